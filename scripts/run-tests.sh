@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The one test command: scripts/run-tests.sh [STAGE...]
+#
+# Stages (default: all, in this order):
+#   lint       ruff, yamllint, ansible-lint (production profile)
+#   sanity     ansible-test sanity for the pinned ansible-core
+#   unit       pytest unit tests
+#   bootstrap  scripts/bootstrap-ansible.sh twice, the openstack-ansible wrapper, ansible-doc
+#   integration  plugin/role targets run against localhost
+#   lab        the LXC lab: create, reach, destroy, machine left as it was
+# Any failing stage fails the run; a summary line per stage is printed at the end.
+set -uo pipefail
+
+readonly REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+readonly VENV="${NIMBUS_TEST_VENV:-$REPO/.venv}"
+readonly PY=/usr/bin/python3
+ALL_STAGES=(lint sanity unit bootstrap integration lab)
+
+cd "$REPO"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+[ -r /etc/ssl/certs/ca-certificates.crt ] && export PIP_CERT=/etc/ssl/certs/ca-certificates.crt
+
+say() { printf '\n==> %s\n' "$*"; }
+
+# The test venv holds the runtime requirements plus the linters, all pinned by constraints.
+ensure_venv() {
+    local want stamp="$VENV/.nimbus-requirements.sha256"
+    want="$({ "$PY" -c 'import sys; print(sys.version)'; cat requirements/*.txt; } | sha256sum | cut -d' ' -f1)"
+    if [ -x "$VENV/bin/pytest" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
+    if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv || return 1
+    fi
+    say "building the test venv $VENV"
+    [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV" || return 1
+    "$VENV/bin/pip" install -q -r requirements/test.txt -c requirements/constraints.txt || return 1
+    echo "$want" > "$stamp"
+}
+
+# The checkout as ansible_collections/nimbus/cloud, for tools that need that layout.
+collection_link() {
+    mkdir -p .build/ansible_collections/nimbus
+    ln -sfn "$REPO" .build/ansible_collections/nimbus/cloud
+}
+
+stage_lint() {
+    "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check . &&
+        "$VENV/bin/yamllint" -s . &&
+        ANSIBLE_COLLECTIONS_PATH="$REPO/.build" "$VENV/bin/ansible-lint" --profile production
+}
+
+# ansible-test wants a real (not symlinked) ansible_collections/nimbus/cloud tree.
+stage_sanity() {
+    local tree="$REPO/.build/sanity/ansible_collections/nimbus/cloud"
+    rm -rf "$REPO/.build/sanity" && mkdir -p "$tree" || return 1
+    git ls-files -z --cached --others --exclude-standard |
+        while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
+        tar --null -T - -cf - | tar -xf - -C "$tree" || return 1
+    (cd "$tree" && "$VENV/bin/ansible-test" sanity --python 3.11 --venv --requirements --color no)
+}
+
+stage_unit() {
+    "$VENV/bin/pytest" -q tests/unit
+}
+
+stage_bootstrap() {
+    "$VENV/bin/pytest" -q tests/integration/test_bootstrap.py
+}
+
+stage_integration() {
+    local t rc=0
+    collection_link
+    for t in tests/integration/targets/*/runme.sh; do
+        [ -e "$t" ] || continue
+        say "integration target $(basename "$(dirname "$t")")"
+        bash "$t" || rc=1
+    done
+    return "$rc"
+}
+
+stage_lab() {
+    "$VENV/bin/pytest" -q tests/integration/test_lab.py
+}
+
+main() {
+    local stages=("$@") s rc=0 results=()
+    [ "${#stages[@]}" -eq 0 ] && stages=("${ALL_STAGES[@]}")
+    for s in "${stages[@]}"; do
+        declare -F "stage_$s" >/dev/null || { echo "unknown stage '$s'; stages: ${ALL_STAGES[*]}" >&2; exit 2; }
+    done
+    ensure_venv || { echo "run-tests: could not build the test venv" >&2; exit 1; }
+    collection_link
+    export PATH="$VENV/bin:$PATH"
+    for s in "${stages[@]}"; do
+        say "stage $s"
+        local t0=$SECONDS
+        if "stage_$s"; then results+=("ok      $s ($((SECONDS - t0))s)")
+        else results+=("FAILED  $s ($((SECONDS - t0))s)"); rc=1; fi
+    done
+    say "summary"
+    printf '  %s\n' "${results[@]}"
+    return "$rc"
+}
+
+main "$@"

@@ -1,0 +1,178 @@
+"""The deployment host's bootstrap and the openstack-ansible wrapper, run for real.
+
+These tests install into the machine (as CI does on a fresh host): the runtime venv, the
+collection link and the commands on PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RUNTIME = Path(os.environ.get("NIMBUS_RUNTIME", "/opt/ansible-runtime"))
+BIN = Path("/usr/local/bin")
+
+USER_CONFIG = """\
+cidr_networks:
+  container: 172.29.236.0/22
+  tunnel: 172.29.240.0/22
+used_ips:
+  - "172.29.236.1,172.29.236.50"
+global_overrides:
+  internal_lb_vip_address: 172.29.236.101
+  external_lb_vip_address: 172.29.236.102
+  management_bridge: br-mgmt
+  provider_networks:
+    - network:
+        container_bridge: br-mgmt
+        container_type: veth
+        container_interface: eth1
+        ip_from_q: container
+        type: raw
+        group_binds: [all_containers, hosts]
+        is_management_address: true
+    - network:
+        container_bridge: br-vxlan
+        container_type: veth
+        container_interface: eth10
+        ip_from_q: tunnel
+        type: vxlan
+        range: "1:1000"
+        net_name: vxlan
+        group_binds: [neutron_ovn_controller]
+shared-infra_hosts:
+  aio1: {ip: 172.29.236.100}
+identity_hosts:
+  aio1: {ip: 172.29.236.100}
+"""
+
+PROBE_PLAYBOOK = """\
+- name: Probe variables
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Show where values came from
+      ansible.builtin.debug:
+        msg: "order={{ probe_order }} venv_root={{ nimbus_venv_root }}"
+"""
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None):
+    return subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        check=False,
+        timeout=1200,
+    )
+
+
+@pytest.fixture(scope="module")
+def bootstrapped() -> None:
+    first = run([str(REPO / "scripts/bootstrap-ansible.sh")])
+    assert first.returncode == 0, first.stdout + first.stderr
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    cfg = tmp_path / "openstack_deploy"
+    cfg.mkdir()
+    (cfg / "openstack_user_config.yml").write_text(USER_CONFIG)
+    (cfg / "user_a.yml").write_text("probe_order: a\n")
+    (cfg / "user_b.yml").write_text("probe_order: b\n")
+    return cfg
+
+
+def wrapper(args: list[str], config_dir: Path, tmp_path: Path):
+    env = {"OSA_CONFIG_DIR": str(config_dir), "OSA_LOG_DIR": str(tmp_path / "logs")}
+    return run([str(BIN / "openstack-ansible"), *args], env=env, cwd=tmp_path)
+
+
+def test_second_bootstrap_changes_nothing(bootstrapped: None) -> None:
+    start = time.monotonic()
+    again = run([str(REPO / "scripts/bootstrap-ansible.sh")])
+    took = time.monotonic() - start
+    assert again.returncode == 0, again.stderr
+    assert "nothing to change" in again.stdout, again.stdout
+    print(f"second bootstrap-ansible.sh run: {took:.2f}s")
+
+
+def test_runtime_has_pinned_ansible(bootstrapped: None) -> None:
+    out = run([str(RUNTIME / "bin/ansible-playbook"), "--version"]).stdout
+    pins = (REPO / "requirements/constraints.txt").read_text()
+    version = out.split("[core ")[1].split("]")[0]
+    assert f"ansible-core=={version}" in pins
+
+
+def test_syntax_check_of_everything(bootstrapped: None, config_dir: Path, tmp_path: Path) -> None:
+    result = wrapper(["setup-everything.yml", "--syntax-check"], config_dir, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "setup_everything.yml succeeded" in result.stdout
+
+
+@pytest.mark.parametrize("name", ["setup-hosts.yml", "setup_hosts", "nimbus.cloud.setup_hosts"])
+def test_playbook_spellings(
+    bootstrapped: None, config_dir: Path, tmp_path: Path, name: str
+) -> None:
+    result = wrapper([name, "--syntax-check"], config_dir, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_unknown_playbook_lists_the_real_ones(
+    bootstrapped: None, config_dir: Path, tmp_path: Path
+) -> None:
+    result = wrapper(["nonsense.yml"], config_dir, tmp_path)
+    assert result.returncode != 0
+    assert "no playbook named 'nonsense.yml'" in result.stderr
+    for playbook in ("setup-hosts.yml", "setup-infrastructure.yml", "setup-openstack.yml"):
+        assert playbook in result.stderr
+
+
+def test_user_files_in_order_group_vars_and_log(
+    bootstrapped: None, config_dir: Path, tmp_path: Path
+) -> None:
+    probe = tmp_path / "probe.yml"
+    probe.write_text(PROBE_PLAYBOOK)
+    result = wrapper([str(probe), "-e", "unused=1"], config_dir, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # user_b.yml comes after user_a.yml, so its value wins; group_vars/all applied.
+    assert "order=b venv_root=/openstack/venvs" in result.stdout
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("openstack-ansible: probe.yml succeeded")
+    log = Path(last.rsplit("log: ", 1)[1])
+    assert log.is_file()
+    assert "order=b" in log.read_text()
+    assert oct((tmp_path / "logs").stat().st_mode & 0o777) == "0o700"
+
+
+def test_every_plugin_has_docs(bootstrapped: None) -> None:
+    types = {"modules": "module", "inventory": "inventory", "lookup": "lookup", "filter": "filter"}
+    checked = 0
+    for folder, kind in types.items():
+        for plugin in sorted((REPO / "plugins" / folder).glob("*.py")):
+            if plugin.name == "__init__.py":
+                continue
+            name = f"nimbus.cloud.{plugin.stem}"
+            result = run([str(RUNTIME / "bin/ansible-doc"), "-t", kind, name])
+            assert result.returncode == 0, f"ansible-doc -t {kind} {name}: {result.stderr}"
+            assert name in result.stdout
+            checked += 1
+    assert checked > 0
+
+
+def test_collection_builds_and_installs(bootstrapped: None, tmp_path: Path) -> None:
+    galaxy = str(RUNTIME / "bin/ansible-galaxy")
+    built = run([galaxy, "collection", "build", str(REPO), "--output-path", str(tmp_path)])
+    assert built.returncode == 0, built.stderr
+    tarball = next(tmp_path.glob("nimbus-cloud-*.tar.gz"))
+    target = tmp_path / "collections"
+    installed = run([galaxy, "collection", "install", str(tarball), "-p", str(target)])
+    assert installed.returncode == 0, installed.stderr
+    assert (target / "ansible_collections/nimbus/cloud/MANIFEST.json").is_file()
