@@ -15,7 +15,7 @@ readonly RUNTIME="${NIMBUS_RUNTIME:-/opt/ansible-runtime}"
 readonly BIN_DIR="${NIMBUS_BIN_DIR:-/usr/local/bin}"
 readonly COLLECTIONS="${NIMBUS_COLLECTIONS:-/usr/share/ansible/collections}"
 readonly PYTHON=/usr/bin/python3
-readonly OS_PACKAGES=(python3 python3-venv git openssh-client rsync ca-certificates)
+readonly OS_PACKAGES=(python3 python3-venv python-is-python3 git openssh-client rsync ca-certificates)
 
 step="starting"
 changes=()

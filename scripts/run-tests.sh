@@ -49,14 +49,29 @@ stage_lint() {
         ANSIBLE_COLLECTIONS_PATH="$REPO/.build" "$VENV/bin/ansible-lint" --profile production
 }
 
-# ansible-test wants a real (not symlinked) ansible_collections/nimbus/cloud tree.
+# ansible-test wants a real (not symlinked) ansible_collections/nimbus/cloud tree, outside
+# this git checkout (inside it, ansible-test would list files with git and see none).
 stage_sanity() {
-    local tree="$REPO/.build/sanity/ansible_collections/nimbus/cloud"
-    rm -rf "$REPO/.build/sanity" && mkdir -p "$tree" || return 1
+    local top="${TMPDIR:-/tmp}/nimbus-sanity"
+    local tree="$top/ansible_collections/nimbus/cloud"
+    rm -rf "$top" && mkdir -p "$tree" || return 1
     git ls-files -z --cached --others --exclude-standard |
         while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
         tar --null -T - -cf - | tar -xf - -C "$tree" || return 1
-    (cd "$tree" && "$VENV/bin/ansible-test" sanity --python 3.11 --venv --requirements --color no)
+    # ansible-test's --venv mode fetches pip from a host outside the package registries, so
+    # the sanity tools go into a venv of their own (not .venv: their pins differ).
+    local sv="$REPO/.build/sanity-venv"
+    if [ ! -x "$sv/bin/ansible-test" ]; then
+        "$PY" -m venv "$sv" &&
+            "$sv/bin/pip" install -q ansible-core -c requirements/constraints.txt || return 1
+    fi
+    # Its per-test venvs bootstrap pip with a script it downloads from outside the registries;
+    # give it our stand-in (tests/sanity/pip_bootstrap.py) under the name it looks for.
+    local pip_version
+    pip_version="$(grep -ho "pip='[0-9.]*'" "$sv"/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py | head -n1 | tr -dc '0-9.')"
+    mkdir -p ~/.ansible/test/cache
+    install -m 0644 tests/sanity/pip_bootstrap.py ~/.ansible/test/cache/get_pip_"${pip_version//./_}".py
+    (cd "$tree" && "$sv/bin/ansible-test" sanity --local --python 3.11 --requirements --color no)
 }
 
 stage_unit() {

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# gate-check.sh SCENARIO [--steps LIST] [--destroy]
+#
+# Deploys a lab scenario end to end and answers "does the whole thing work?":
+#   bootstrap    scripts/bootstrap-ansible.sh
+#   lab          tests/lab/lab.py create SCENARIO (config in /etc/nimbus-lab/SCENARIO)
+#   deploy       setup-hosts.yml, setup-infrastructure.yml, setup-openstack.yml
+#   healthcheck  healthcheck-hosts.yml, healthcheck-infrastructure.yml, healthcheck-openstack.yml
+#   idempotency  the three setup playbooks again; every host must report changed=0
+# then prints a summary table and writes the same as JSON (report.json in the run directory).
+# On failure it collects every lab host's logs and journal into one archive and names it.
+# The lab stays up for inspection unless --destroy is given.
+#
+# --steps a,b,...  run only these steps (in the order above), e.g. --steps healthcheck
+# Environment: NIMBUS_GATE_DIR (default /var/log/nimbus-gate), NIMBUS_GATE_TIMEOUT_<STEP>
+# (seconds per playbook/command of that step, e.g. NIMBUS_GATE_TIMEOUT_DEPLOY=2400).
+set -uo pipefail
+
+readonly REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+readonly ALL_STEPS=(bootstrap lab deploy healthcheck idempotency)
+readonly SETUP_PLAYBOOKS=(setup-hosts.yml setup-infrastructure.yml setup-openstack.yml)
+readonly HEALTH_PLAYBOOKS=(healthcheck-hosts.yml healthcheck-infrastructure.yml healthcheck-openstack.yml)
+
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+
+scenario="" steps_csv="" destroy=0
+while [ "$#" -gt 0 ]; do
+    case "$1" in
+        --steps) steps_csv="${2:-}"; shift 2 ;;
+        --destroy) destroy=1; shift ;;
+        -h|--help) usage ;;
+        -*) echo "gate-check: unknown option $1" >&2; usage ;;
+        *) [ -z "$scenario" ] || usage; scenario="$1"; shift ;;
+    esac
+done
+[ -n "$scenario" ] || usage
+[ -f "$REPO/tests/lab/scenarios/$scenario.yml" ] || {
+    echo "gate-check: no lab scenario '$scenario'; known: $(cd "$REPO/tests/lab/scenarios" && ls -- *.yml | sed 's/\.yml$//' | xargs)" >&2
+    exit 2
+}
+steps=("${ALL_STEPS[@]}")
+if [ -n "$steps_csv" ]; then
+    IFS=, read -r -a steps <<< "$steps_csv"
+    for s in "${steps[@]}"; do
+        [[ " ${ALL_STEPS[*]} " == *" $s "* ]] || { echo "gate-check: unknown step '$s'; steps: ${ALL_STEPS[*]}" >&2; exit 2; }
+    done
+fi
+
+readonly CONFIG_DIR="/etc/nimbus-lab/$scenario"
+readonly RUN_DIR="${NIMBUS_GATE_DIR:-/var/log/nimbus-gate}/$scenario-$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$RUN_DIR/timings" && chmod 0700 "$RUN_DIR"
+: > "$RUN_DIR/steps.tsv"
+export OSA_CONFIG_DIR="$CONFIG_DIR" OSA_LOG_DIR="$RUN_DIR/logs"
+
+timeout_for() {  # default seconds for one command of a step
+    local var="NIMBUS_GATE_TIMEOUT_${1^^}"
+    local -A defaults=([bootstrap]=900 [lab]=900 [deploy]=3600 [healthcheck]=600 [idempotency]=1800)
+    echo "${!var:-${defaults[$1]}}"
+}
+
+# run_limited STEP LABEL COMMAND... : run with the step's time limit; on time-out say what
+# the command was doing (the last task it started).
+failure=""
+run_limited() {
+    local step="$1" label="$2"; shift 2
+    local limit out="$RUN_DIR/$step-${label//[^A-Za-z0-9_.-]/_}.out"
+    limit="$(timeout_for "$step")"
+    printf '\n==> [%s] %s (limit %ss)\n' "$step" "$label" "$limit"
+    timeout --kill-after=30 "$limit" "$@" 2>&1 | tee "$out"
+    local rc="${PIPESTATUS[0]}"
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        local waiting
+        waiting="$(grep -E '^(TASK|RUNNING HANDLER|==>) ' "$out" | tail -n1)"
+        failure="step '$step' ran out of time after ${limit}s in '$label' while waiting for: ${waiting:-its first output}"
+        return 1
+    elif [ "$rc" -ne 0 ]; then
+        failure="step '$step' failed in '$label' (exit $rc); output: $out"
+        return 1
+    fi
+}
+
+playbooks() {  # playbooks STEP PASS PLAYBOOK...
+    local step="$1" pass="$2" pb; shift 2
+    for pb in "$@"; do
+        NIMBUS_TIMINGS_FILE="$RUN_DIR/timings/${pass}-${pb%.yml}.json" \
+            run_limited "$step" "$pb" openstack-ansible "$pb" || return 1
+    done
+}
+
+step_bootstrap()   { run_limited bootstrap bootstrap-ansible "$REPO/scripts/bootstrap-ansible.sh"; }
+step_lab()         { run_limited lab "create $scenario" /usr/bin/python3 "$REPO/tests/lab/lab.py" create "$scenario" --config-dir "$CONFIG_DIR"; }
+step_deploy()      { playbooks deploy 1 "${SETUP_PLAYBOOKS[@]}"; }
+step_healthcheck() { playbooks healthcheck 0 "${HEALTH_PLAYBOOKS[@]}"; }
+step_idempotency() {
+    playbooks idempotency 2 "${SETUP_PLAYBOOKS[@]}" || return 1
+    local changed
+    changed="$(/opt/ansible-runtime/bin/python - "$RUN_DIR"/timings/2-*.json <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    data = json.load(open(path))
+    for host, stats in data["stats"].items():
+        if stats.get("changed"):
+            print(f"{data['playbook']}: {host} changed={stats['changed']}")
+PY
+)"
+    if [ -n "$changed" ]; then
+        failure="step 'idempotency': the second pass changed something: $(echo "$changed" | paste -sd';' -)"
+        return 1
+    fi
+}
+
+collect_logs() {
+    local archive="$RUN_DIR/lab-logs.tar.gz"
+    printf '\n==> collecting logs of every lab host\n'
+    if timeout 600 openstack-ansible collect-logs.yml -e "collect_logs_dest=$RUN_DIR/hostlogs" \
+        > "$RUN_DIR/collect-logs.out" 2>&1 && tar -czf "$archive" -C "$RUN_DIR" hostlogs; then
+        echo "gate-check: logs and journals of every lab host: $archive"
+    else
+        echo "gate-check: could not collect every host's logs; see $RUN_DIR/collect-logs.out" >&2
+    fi
+}
+
+main() {
+    local s rc=0 t0
+    for s in "${steps[@]}"; do
+        t0=$SECONDS
+        failure=""
+        if "step_$s"; then
+            printf '%s\tok\t%s\t\n' "$s" "$((SECONDS - t0))" >> "$RUN_DIR/steps.tsv"
+        else
+            printf '%s\tfailed\t%s\t%s\n' "$s" "$((SECONDS - t0))" "$failure" >> "$RUN_DIR/steps.tsv"
+            rc=1
+            break
+        fi
+    done
+    printf '\n'
+    /usr/bin/python3 "$REPO/scripts/gate-report.py" --out "$RUN_DIR/report.json" \
+        --scenario "$scenario" --steps "$RUN_DIR/steps.tsv" "$RUN_DIR"/timings/*.json || rc=1
+    echo "gate-check: report: $RUN_DIR/report.json"
+    if [ "$rc" -ne 0 ]; then
+        echo "gate-check: FAILED: $failure" >&2
+        [ -d "$CONFIG_DIR" ] && collect_logs
+    fi
+    if [ "$destroy" -eq 1 ]; then
+        /usr/bin/python3 "$REPO/tests/lab/lab.py" destroy "$scenario"
+    else
+        echo "gate-check: the lab stays up; remove it with: tests/lab/lab.py destroy $scenario"
+    fi
+    return "$rc"
+}
+
+main
