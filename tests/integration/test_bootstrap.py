@@ -6,6 +6,7 @@ collection link and the commands on PATH.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -149,6 +150,9 @@ def test_user_files_in_order_group_vars_and_log(
     log = Path(last.rsplit("log: ", 1)[1])
     assert log.is_file()
     assert "order=b" in log.read_text()
+    timings = json.loads(log.with_suffix(".json").read_text())
+    assert timings["playbook"] == "probe.yml"
+    assert [t["task"] for t in timings["tasks"]] == ["Show where values came from"]
     assert oct((tmp_path / "logs").stat().st_mode & 0o777) == "0o700"
 
 
