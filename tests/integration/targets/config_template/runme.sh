@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Integration test for nimbus.cloud.config_template: runs against localhost.
+# Usage: tests/integration/targets/config_template/runme.sh [extra ansible-playbook args]
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "${here}/../../../.." && pwd)"
+playbook_bin="${ANSIBLE_PLAYBOOK:-${repo}/.venv/bin/ansible-playbook}"
+
+# The collection is loaded from <repo>/.build/ansible_collections/nimbus/cloud -> <repo>.
+if [[ -z "${ANSIBLE_COLLECTIONS_PATH:-}" ]]; then
+    mkdir -p "${repo}/.build/ansible_collections/nimbus"
+    [[ -e "${repo}/.build/ansible_collections/nimbus/cloud" ]] ||
+        ln -s "${repo}" "${repo}/.build/ansible_collections/nimbus/cloud"
+    export ANSIBLE_COLLECTIONS_PATH="${repo}/.build"
+fi
+export ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_STDOUT_CALLBACK=default
+
+workdir="$(mktemp -d)"
+trap 'rm -rf -- "${workdir}"' EXIT
+
+cd "${here}"
+"${playbook_bin}" -i inventory.ini test.yml -e "config_template_workdir=${workdir}" "$@"
+
+output="$("${playbook_bin}" -i inventory.ini diff.yml --diff \
+    -e "config_template_workdir=${workdir}" "$@")"
+printf '%s\n' "${output}"
+for expected in '-debug = false' '+debug = true' 'changed  [DEFAULT] debug'; do
+    if ! grep -qF -- "${expected}" <<<"${output}"; then
+        echo "FAIL: --diff output does not show: ${expected}" >&2
+        exit 1
+    fi
+done
+echo "PASS: config_template integration test"
