@@ -27,14 +27,21 @@ ensure_venv() {
     local want stamp="$VENV/.nimbus-requirements.sha256"
     want="$({ "$PY" -c 'import sys; print(sys.version)'; cat requirements/*.txt; } | sha256sum | cut -d' ' -f1)"
     if [ -x "$VENV/bin/pytest" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then return 0; fi
-    if ! "$PY" -c 'import venv, ensurepip' 2>/dev/null; then
-        DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv || return 1
-    fi
     say "building the test venv $VENV"
     [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV" || return 1
     "$VENV/bin/pip" install -q -r requirements/test.txt -c requirements/constraints.txt || return 1
     echo "$want" > "$stamp"
+}
+
+# OS tools the checks call: shellcheck (ansible-test sanity skips its shell check without it).
+ensure_os_tools() {
+    local missing=() pkg
+    for pkg in shellcheck python3-venv; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
 # The checkout as ansible_collections/nimbus/cloud, for tools that need that layout.
@@ -103,6 +110,7 @@ main() {
     for s in "${stages[@]}"; do
         declare -F "stage_$s" >/dev/null || { echo "unknown stage '$s'; stages: ${ALL_STAGES[*]}" >&2; exit 2; }
     done
+    ensure_os_tools || { echo "run-tests: could not install shellcheck/python3-venv with apt" >&2; exit 1; }
     ensure_venv || { echo "run-tests: could not build the test venv" >&2; exit 1; }
     collection_link
     export PATH="$VENV/bin:$PATH"
