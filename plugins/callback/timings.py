@@ -63,7 +63,7 @@ class CallbackModule(CallbackBase):
         self._close_task()
         self._play = play.get_name().strip()
 
-    def v2_playbook_on_task_start(self, task: Any, is_conditional: bool) -> None:
+    def v2_playbook_on_task_start(self, task: Any, is_conditional: bool = False) -> None:
         self._close_task()
         self._current = {
             "play": self._play,
@@ -73,7 +73,8 @@ class CallbackModule(CallbackBase):
             "_t0": time.monotonic(),
         }
 
-    v2_playbook_on_handler_task_start = v2_playbook_on_task_start
+    def v2_playbook_on_handler_task_start(self, task: Any) -> None:
+        self.v2_playbook_on_task_start(task)
 
     def _record(self, result: Any, status: str) -> None:
         if self._current is None:
