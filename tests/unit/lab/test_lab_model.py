@@ -1,0 +1,106 @@
+"""Scenario files -> validated scenarios (data-driven), and the shipped scenarios."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.nimbus.cloud.tests.lab.nimbus_lab import model
+
+DATA = Path(__file__).parent / "data"
+SCENARIOS = Path(__file__).resolve().parents[2] / "lab" / "scenarios"
+CASES = yaml.safe_load((DATA / "scenario_cases.yml").read_text())
+ALL_GROUPS = {
+    "shared-infra_hosts",
+    "repo-infra_hosts",
+    "haproxy_hosts",
+    "identity_hosts",
+    "image_hosts",
+    "placement-infra_hosts",
+    "compute-infra_hosts",
+    "compute_hosts",
+    "network-infra_hosts",
+    "network-northd_hosts",
+    "network-gateway_hosts",
+    "dashboard_hosts",
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_parse_scenario(case):
+    if case.get("ok"):
+        scenario = model.parse_scenario("case", case["scenario"], "case.yml")
+        assert scenario.hosts[0].mgmt_address in model.MGMT.cidr
+        return
+    with pytest.raises(model.ScenarioError) as exc:
+        model.parse_scenario("case", case["scenario"], "case.yml")
+    assert str(exc.value).startswith("case.yml: ")
+    assert case["error"] in str(exc.value)
+
+
+def shipped():
+    return {p.stem: model.load_scenario(p) for p in sorted(SCENARIOS.glob("*.yml"))}
+
+
+def test_shipped_scenarios_load():
+    assert set(shipped()) >= {"aio", "ha", "dev1", "dev2", "dev3"}
+
+
+def test_shipped_scenarios_can_run_together():
+    scenarios = shipped()
+    for one, other in itertools.combinations(scenarios.values(), 2):
+        existing = {other.name: model.claims(other)}
+        assert model.claim_conflicts(one.name, model.claims(one), existing) == []
+
+
+def test_aio_and_dev_hosts_are_in_every_group_with_devices():
+    scenarios = shipped()
+    for name in ("aio", "dev1", "dev2", "dev3"):
+        (host,) = scenarios[name].hosts
+        assert set(host.groups) == ALL_GROUPS
+        assert host.devices == ("kvm", "tun")
+        assert scenarios[name].bridges == ("br-mgmt", "br-vxlan", "br-storage")
+    assert scenarios["aio"].hosts[0].name == "aio1"
+
+
+def test_ha_layout():
+    ha = shipped()["ha"]
+    names = [h.name for h in ha.hosts]
+    assert names == ["infra1", "infra2", "infra3", "compute1", "compute2"]
+    for host in ha.hosts[:3]:
+        assert set(host.groups) == ALL_GROUPS - {"compute_hosts"}
+    for host in ha.hosts[3:]:
+        assert host.groups == ("compute_hosts",)
+        assert "kvm" in host.devices
+
+
+def test_lab_facts_in_every_scenario():
+    for scenario in shipped().values():
+        assert scenario.user_variables["neutron_ovs_datapath_type"] == "netdev"
+        assert scenario.user_variables["nova_libvirt_cpu_model"] == "kvm64"
+
+
+def test_conflicts_name_both_scenarios():
+    problems = model.claim_conflicts(
+        "new",
+        {"names": ["aio1"], "addresses": ["172.29.236.100"]},
+        {"aio": {"names": ["aio1"], "addresses": ["172.29.236.100"]}},
+    )
+    assert len(problems) == 2
+    assert "host name aio1 of scenario 'new' is in use by the running scenario 'aio'" in problems[0]
+
+
+def test_unknown_scenario_lists_known(tmp_path):
+    (tmp_path / "one.yml").write_text("{}")
+    with pytest.raises(model.ScenarioError, match="known scenarios: one"):
+        model.scenario_path("two", tmp_path)
+
+
+def test_yaml_error_names_line(tmp_path):
+    path = tmp_path / "bad.yml"
+    path.write_text("hosts:\n  a: [\n")
+    with pytest.raises(model.ScenarioError, match=r"bad.yml: line \d+: not valid YAML"):
+        model.load_scenario(path)
