@@ -10,7 +10,8 @@
 #                       (default /usr/share/ansible/collections, on Ansible's default path)
 set -euo pipefail
 
-readonly REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+readonly REPO
 readonly RUNTIME="${NIMBUS_RUNTIME:-/opt/ansible-runtime}"
 readonly BIN_DIR="${NIMBUS_BIN_DIR:-/usr/local/bin}"
 readonly COLLECTIONS="${NIMBUS_COLLECTIONS:-/usr/share/ansible/collections}"
@@ -19,7 +20,11 @@ readonly OS_PACKAGES=(python3 python3-venv python-is-python3 git openssh-client 
 
 step="starting"
 changes=()
-trap 'rc=$?; [ "$rc" -eq 0 ] || echo "bootstrap-ansible: FAILED at step: ${step} (exit ${rc}); see the output above" >&2' EXIT
+on_exit() {
+    local rc=$?
+    [ "$rc" -eq 0 ] || echo "bootstrap-ansible: FAILED at step: ${step} (exit ${rc}); see the output above" >&2
+}
+trap on_exit EXIT
 
 log() { printf 'bootstrap-ansible: %s\n' "$*"; }
 

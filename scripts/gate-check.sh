@@ -16,7 +16,8 @@
 # (seconds per playbook/command of that step, e.g. NIMBUS_GATE_TIMEOUT_DEPLOY=2400).
 set -uo pipefail
 
-readonly REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+readonly REPO
 readonly ALL_STEPS=(bootstrap lab deploy healthcheck idempotency)
 readonly SETUP_PLAYBOOKS=(setup-hosts.yml setup-infrastructure.yml setup-openstack.yml)
 readonly HEALTH_PLAYBOOKS=(healthcheck-hosts.yml healthcheck-infrastructure.yml healthcheck-openstack.yml)
@@ -35,7 +36,8 @@ while [ "$#" -gt 0 ]; do
 done
 [ -n "$scenario" ] || usage
 [ -f "$REPO/tests/lab/scenarios/$scenario.yml" ] || {
-    echo "gate-check: no lab scenario '$scenario'; known: $(cd "$REPO/tests/lab/scenarios" && ls -- *.yml | sed 's/\.yml$//' | xargs)" >&2
+    known=("$REPO"/tests/lab/scenarios/*.yml); known=("${known[@]##*/}")
+    echo "gate-check: no lab scenario '$scenario'; known: ${known[*]%.yml}" >&2
     exit 2
 }
 steps=("${ALL_STEPS[@]}")
@@ -47,7 +49,8 @@ if [ -n "$steps_csv" ]; then
 fi
 
 readonly CONFIG_DIR="/etc/nimbus-lab/$scenario"
-readonly RUN_DIR="${NIMBUS_GATE_DIR:-/var/log/nimbus-gate}/$scenario-$(date -u +%Y%m%dT%H%M%SZ)"
+RUN_DIR="${NIMBUS_GATE_DIR:-/var/log/nimbus-gate}/$scenario-$(date -u +%Y%m%dT%H%M%SZ)"
+readonly RUN_DIR
 mkdir -p "$RUN_DIR/timings" && chmod 0700 "$RUN_DIR"
 : > "$RUN_DIR/steps.tsv"
 export OSA_CONFIG_DIR="$CONFIG_DIR" OSA_LOG_DIR="$RUN_DIR/logs"

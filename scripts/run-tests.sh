@@ -11,12 +11,13 @@
 # Any failing stage fails the run; a summary line per stage is printed at the end.
 set -uo pipefail
 
-readonly REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
+readonly REPO
 readonly VENV="${NIMBUS_TEST_VENV:-$REPO/.venv}"
 readonly PY=/usr/bin/python3
 ALL_STAGES=(lint sanity unit bootstrap integration lab)
 
-cd "$REPO"
+cd "$REPO" || exit 1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 [ -r /etc/ssl/certs/ca-certificates.crt ] && export PIP_CERT=/etc/ssl/certs/ca-certificates.crt
 

@@ -22,7 +22,7 @@ description:
     and the fix; the state file is then left untouched.
   - The same logic is available on the command line as C(openstack-ansible-inventory).
 author:
-  - Nimbus contributors
+  - Nimbus developers (@nimbus-cloud)
 options:
   plugin:
     description: Marks this file as a source for this plugin.

@@ -62,7 +62,7 @@ def test_passing_run(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_report_shape_is_stable(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _, report, _ = run(run_dir, capsys)
+    report = run(run_dir, capsys)[1]
     assert sorted(report) == [
         "changed_on_second_pass",
         "failure",
