@@ -1,0 +1,91 @@
+"""The gate, end to end on the `aio` lab: it passes on a good deployment and fails, with a
+clear message, when a service is down or a second pass changes something.
+
+The first test deploys everything (scripts/gate-check.sh aio); the others reuse that lab.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+GATE = REPO / "scripts" / "gate-check.sh"
+SCENARIO = "aio"
+HOST = "aio1"
+
+
+def gate(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+    env = {**os.environ, "NIMBUS_GATE_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [str(GATE), SCENARIO, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=5400,
+    )
+    print(result.stdout[-20000:])
+    reports = sorted(tmp_path.glob(f"{SCENARIO}-*/report.json"))
+    assert reports, f"no report written; stderr: {result.stderr[-4000:]}"
+    return result, json.loads(reports[-1].read_text())
+
+
+def on_host(*command: str) -> None:
+    subprocess.run(["lxc-attach", "-n", HOST, "--", *command], check=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    result, report = gate(tmp_path_factory.mktemp("gate"))
+    assert result.returncode == 0, report["failure"]
+    return report
+
+
+def test_full_gate_passes(deployed: dict) -> None:
+    assert deployed["result"] == "passed"
+    assert [s["name"] for s in deployed["steps"]] == [
+        "bootstrap",
+        "lab",
+        "deploy",
+        "healthcheck",
+        "idempotency",
+    ]
+    assert deployed["changed_on_second_pass"] == []
+    second = [p for p in deployed["playbooks"] if p["pass"] == 2]
+    assert {p["playbook"] for p in second} == {
+        "setup_hosts.yml",
+        "setup_infrastructure.yml",
+        "setup_openstack.yml",
+    }
+    assert all(p["changed"] == 0 for p in second)
+    assert len(deployed["slowest_tasks"]) == 10
+
+
+def test_gate_fails_when_a_service_is_down(deployed: dict, tmp_path: Path) -> None:
+    on_host("systemctl", "stop", "memcached")
+    try:
+        result, report = gate(tmp_path, "--steps", "healthcheck")
+    finally:
+        on_host("systemctl", "start", "memcached")
+    assert result.returncode != 0
+    assert report["result"] == "failed"
+    assert "step 'healthcheck' failed in 'healthcheck-infrastructure.yml'" in report["failure"]
+    assert "memcached" in result.stdout
+    assert "lab-logs.tar.gz" in result.stdout
+
+
+def test_gate_fails_when_the_second_pass_changes_something(deployed: dict, tmp_path: Path) -> None:
+    # Drift a file a role manages: the next pass must put it back, and so report a change.
+    on_host("sh", "-c", "echo '# drift' >> /etc/memcached.conf")
+    result, report = gate(tmp_path, "--steps", "idempotency")
+    assert result.returncode != 0
+    assert "the second pass changed something" in report["failure"]
+    changed = report["changed_on_second_pass"]
+    assert changed and all(c["host"] == HOST for c in changed)
+    assert any("memcached" in c["task"].lower() for c in changed), changed
+    assert "changed on the second pass (must be none):" in result.stdout
