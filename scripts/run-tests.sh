@@ -8,6 +8,8 @@
 #   bootstrap  scripts/bootstrap-ansible.sh twice, the openstack-ansible wrapper, ansible-doc
 #   integration  plugin/role targets run against localhost
 #   lab        the LXC lab: create, reach, destroy, machine left as it was
+#   gate       scripts/gate-check.sh aio (deploy, healthchecks, second pass changed=0), then
+#              proof that the gate fails on a stopped service and on a second-pass change
 # Any failing stage fails the run; a summary line per stage is printed at the end.
 set -uo pipefail
 
@@ -15,7 +17,7 @@ REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 readonly REPO
 readonly VENV="${NIMBUS_TEST_VENV:-$REPO/.venv}"
 readonly PY=/usr/bin/python3
-ALL_STAGES=(lint sanity unit bootstrap integration lab)
+ALL_STAGES=(lint sanity unit bootstrap integration lab gate)
 
 cd "$REPO" || exit 1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -103,6 +105,10 @@ stage_integration() {
 
 stage_lab() {
     "$VENV/bin/pytest" -q tests/integration/test_lab.py
+}
+
+stage_gate() {
+    "$VENV/bin/pytest" -q -s tests/integration/test_gate.py
 }
 
 main() {
