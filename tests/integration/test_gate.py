@@ -32,7 +32,9 @@ def gate(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], 
     print(result.stdout[-20000:])
     reports = sorted(tmp_path.glob(f"{SCENARIO}-*/report.json"))
     assert reports, f"no report written; stderr: {result.stderr[-4000:]}"
-    return result, json.loads(reports[-1].read_text())
+    report = json.loads(reports[-1].read_text())
+    report["run_dir"] = str(reports[-1].parent)
+    return result, report
 
 
 def on_host(*command: str) -> None:
@@ -64,6 +66,25 @@ def test_full_gate_passes(deployed: dict) -> None:
     }
     assert all(p["changed"] == 0 for p in second)
     assert len(deployed["slowest_tasks"]) == 10
+
+
+def test_no_secret_in_any_output_or_log(deployed: dict) -> None:
+    run_dir = Path(deployed["run_dir"])
+    secrets = {}
+    for line in Path(f"/etc/nimbus-lab/{SCENARIO}/user_secrets.yml").read_text().splitlines():
+        key, sep, value = line.partition(":")
+        value = value.strip().strip("'\"")
+        if sep and not key.startswith("#") and len(value) >= 8:
+            secrets[key.strip()] = value
+    assert secrets, "the lab's user_secrets.yml has no generated values"
+    leaks = [
+        f"{key} in {path}"
+        for path in run_dir.rglob("*")
+        if path.is_file() and path.suffix in {".log", ".out", ".json"}
+        for key, value in secrets.items()
+        if value in path.read_text(errors="replace")
+    ]
+    assert leaks == []
 
 
 def test_gate_fails_when_a_service_is_down(deployed: dict, tmp_path: Path) -> None:
