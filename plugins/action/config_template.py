@@ -1,5 +1,5 @@
-# Copyright: Nimbus contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: Nimbus developers
+# Apache License 2.0 (see LICENSE)
 """Action plugin for nimbus.cloud.config_template.
 
 Render ``src`` on the controller like ansible.builtin.template, merge

@@ -1,5 +1,5 @@
-# Copyright: Nimbus contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright: Nimbus developers
+# Apache License 2.0 (see LICENSE)
 
 # This module is implemented entirely by the action plugin
 # plugins/action/config_template.py; this file only carries its documentation.
