@@ -58,8 +58,6 @@ def container_config(
         # No AppArmor confinement: systemd, OVS and libvirt need mounts and netlink freely.
         "lxc.apparmor.profile = unconfined",
         "lxc.autodev = 1",
-        # Open-file limit of a real server: MariaDB and RabbitMQ ask for tens of thousands.
-        "lxc.prlimit.nofile = 1048576",
         "lxc.start.auto = 0",
     ]
     for index, (bridge, address) in enumerate(host.addresses.items()):

@@ -61,7 +61,6 @@ def test_base_settings_and_extra_lines():
     assert lines[2] == "lxc.include = /common.conf"
     assert "lxc.rootfs.path = overlay:/base:/var/lib/lxc/aio1/delta0" in lines
     assert "lxc.apparmor.profile = unconfined" in lines
-    assert "lxc.prlimit.nofile = 1048576" in lines
     assert lines[-1] == "lxc.environment = LAB=1"
 
 
