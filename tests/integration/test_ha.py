@@ -297,3 +297,28 @@ def test_galera_on_the_vip_moves_to_another_member(
     must(serving, "systemctl", "start", "mariadb", timeout=600)
     restore_services.remove((serving, "mariadb"))
     wait_synced(serving, len(INFRA))
+
+
+def test_a_token_from_the_vip_validates_on_every_keystone_host() -> None:
+    """A token issued through the internal VIP is valid on every Keystone backend (shared
+    fernet keys), asked directly on each host's management address."""
+    token = must(INFRA[0], "sh", "-c", ". /root/openrc && openstack token issue -f value -c id")
+    token = token.strip().splitlines()[-1]
+    for host in INFRA:
+        address = must(host, "sh", "-c", "ip -o -4 addr show br-mgmt | awk '{print $4}'")
+        address = address.split()[0].split("/")[0]
+        code = must(
+            INFRA[0],
+            "curl",
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-H",
+            f"X-Auth-Token: {token}",
+            "-H",
+            f"X-Subject-Token: {token}",
+            f"http://{address}:5000/v3/auth/tokens",
+        )
+        assert code.strip() == "200", f"{host} ({address}) rejected the token: HTTP {code}"
