@@ -18,39 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 RUNTIME = Path(os.environ.get("NIMBUS_RUNTIME", "/opt/ansible-runtime"))
 BIN = Path("/usr/local/bin")
 
-USER_CONFIG = """\
-cidr_networks:
-  container: 172.29.236.0/22
-  tunnel: 172.29.240.0/22
-used_ips:
-  - "172.29.236.1,172.29.236.50"
-global_overrides:
-  internal_lb_vip_address: 172.29.236.101
-  external_lb_vip_address: 172.29.236.102
-  management_bridge: br-mgmt
-  provider_networks:
-    - network:
-        container_bridge: br-mgmt
-        container_type: veth
-        container_interface: eth1
-        ip_from_q: container
-        type: raw
-        group_binds: [all_containers, hosts]
-        is_management_address: true
-    - network:
-        container_bridge: br-vxlan
-        container_type: veth
-        container_interface: eth10
-        ip_from_q: tunnel
-        type: vxlan
-        range: "1:1000"
-        net_name: vxlan
-        group_binds: [neutron_ovn_controller]
-shared-infra_hosts:
-  aio1: {ip: 172.29.236.100}
-identity_hosts:
-  aio1: {ip: 172.29.236.100}
-"""
+# Any valid configuration does for --syntax-check: the one-host example the project ships.
+USER_CONFIG = (REPO / "etc/openstack_deploy/openstack_user_config.yml.aio").read_text()
 
 PROBE_PLAYBOOK = """\
 - name: Probe variables

@@ -180,7 +180,7 @@ def test_vip_moves_when_its_holder_loses_a_service(
     unit: str, restore_services: list[tuple[str, str]]
 ) -> None:
     vip = internal_vip()
-    holders, _ = wait_for(lambda: vip_holders(vip), 30)
+    holders = wait_for(lambda: vip_holders(vip), 30)[0]
     assert len(holders) == 1, f"{vip} should be on exactly one host, is on {holders}"
     holder = holders[0]
 
@@ -192,7 +192,7 @@ def test_vip_moves_when_its_holder_loses_a_service(
         now = vip_holders(vip)
         return [] if holder in now else now
 
-    moved, _ = wait_for(moved_away, FAILOVER_S + 5)
+    moved = wait_for(moved_away, FAILOVER_S + 5)[0]
     took = time.monotonic() - started
     print(f"stop {unit} on {holder}: {vip} moved to {moved} after {took:.2f}s")
     assert len(moved) == 1, f"{vip} did not move from {holder} within {FAILOVER_S + 5}s: {moved}"
@@ -201,7 +201,7 @@ def test_vip_moves_when_its_holder_loses_a_service(
     must(holder, "systemctl", "start", unit)
     restore_services.remove((holder, unit))
     time.sleep(6)  # keepalived's check needs rise x interval, then preemption may move the VIP
-    final, _ = wait_for(lambda: len(vip_holders(vip)) == 1 and vip_holders(vip), 15)
+    final = wait_for(lambda: len(vip_holders(vip)) == 1 and vip_holders(vip), 15)[0]
     print(f"after start of {unit} on {holder}: {vip} on {final}")
     assert final and len(final) == 1, f"{vip} held by {final} after the restart, expected one host"
 
@@ -284,11 +284,7 @@ def test_galera_on_the_vip_moves_to_another_member(
         answer = vip_sql_host(client, vip, password)
         return answer if answer != serving else ""
 
-    other, _ = wait_for(
-        another_member,
-        DB_FAILOVER_S + 10,
-        interval=0.2,
-    )
+    other = wait_for(another_member, DB_FAILOVER_S + 10, interval=0.2)[0]
     took = time.monotonic() - started
     print(f"stop mariadb on {serving}: {vip}:3306 answered from {other!r} after {took:.2f}s")
     assert other, f"{vip}:3306 did not answer from another member within {DB_FAILOVER_S + 10}s"
