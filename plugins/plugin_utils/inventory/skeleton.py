@@ -241,6 +241,33 @@ def _collect_parents(
     return parents
 
 
+def _unknown_names(
+    merged: Merged,
+    path: tuple[str, ...],
+    names: list[str],
+    known: Any,
+    *,
+    why: str,
+    fix: str,
+) -> list[Problem]:
+    """One problem per entry of NAMES (the list at PATH) that KNOWN does not hold.
+
+    FIX may name the entry as {name}.
+    """
+    file, line = merged.locate(path)
+    return [
+        Problem(
+            file,
+            line,
+            ".".join(path),
+            f"names {name!r}, {why}.{did_you_mean(name, known)}",
+            fix.format(name=name),
+        )
+        for name in names
+        if name not in known
+    ]
+
+
 def _check_containers(
     merged: Merged,
     containers: dict[str, dict[str, Any]],
@@ -252,19 +279,16 @@ def _check_containers(
         contains, found = _name_list(entry, "contains", where, f"{CONTAINER}.{name}")
         problems.extend(found)
         entry["contains"] = contains
-        file, line = merged.locate((CONTAINER, name, "contains"))
-        for component in contains:
-            if component not in components:
-                hint = did_you_mean(component, components)
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        f"{CONTAINER}.{name}.contains",
-                        f"names {component!r}, which no component_skel entry defines.{hint}",
-                        f"define {component} under component_skel in an env.d file, or remove it",
-                    )
-                )
+        problems.extend(
+            _unknown_names(
+                merged,
+                (CONTAINER, name, "contains"),
+                contains,
+                components,
+                why="which no component_skel entry defines",
+                fix="define {name} under component_skel in an env.d file, or remove it",
+            )
+        )
         file, line = merged.locate((CONTAINER, name, "belongs_to"))
         for parent in entry["belongs_to"]:
             if not parent.endswith(CONTAINERS_SUFFIX):
@@ -298,19 +322,16 @@ def _check_components(
         requires, found = _name_list(entry, REQUIRES_KEY, where, f"{COMPONENT}.{name}")
         problems.extend(found)
         entry[REQUIRES_KEY] = requires
-        file, line = merged.locate((COMPONENT, name, REQUIRES_KEY))
-        for group in requires:
-            if group not in all_groups:
-                hint = did_you_mean(group, all_groups)
-                problems.append(
-                    Problem(
-                        file,
-                        line,
-                        f"{COMPONENT}.{name}.{REQUIRES_KEY}",
-                        f"names {group!r}, which is not a group of the skeleton.{hint}",
-                        "name an existing group, or remove the entry",
-                    )
-                )
+        problems.extend(
+            _unknown_names(
+                merged,
+                (COMPONENT, name, REQUIRES_KEY),
+                requires,
+                all_groups,
+                why="which is not a group of the skeleton",
+                fix="name an existing group, or remove the entry",
+            )
+        )
 
 
 def _build(merged: Merged) -> tuple[Skeleton | None, list[Problem]]:
