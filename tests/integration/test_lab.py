@@ -1,7 +1,7 @@
 """The LXC lab for real: create aio, reach it with Ansible, use apt and pip inside, destroy it,
 and find the machine's links, routes and NAT table exactly as before.
 
-Needs root and a machine where LXC works (see DESIGN.md "Test lab"); run with
+Needs root and a machine where LXC works (see docs/architecture.md, "The lab"); run with
 ``pytest tests/integration/test_lab.py`` (the default unit run does not collect it). Other lab
 scenarios running on the machine (engineers' dev1-dev3, ...) are left alone: then only the
 aio scenario is destroyed and their hosts' interfaces are left out of the comparison.

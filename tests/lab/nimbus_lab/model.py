@@ -46,7 +46,7 @@ class LabNetwork:
         return self.cidr.network_address + 1
 
 
-# The lab's networks (DESIGN.md "Test lab"). Fixed: every scenario shares them.
+# The lab's networks (docs/architecture.md, "The lab"). Fixed: every scenario shares them.
 NETWORKS: tuple[LabNetwork, ...] = (
     LabNetwork("br-mgmt", "container", ipaddress.IPv4Network("172.29.236.0/22")),
     LabNetwork("br-vxlan", "tunnel", ipaddress.IPv4Network("172.29.240.0/22")),

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Integration test of the service_catalog role on a deployed scenario:
-#   tests/integration/roles/os_keystone/service_catalog.sh CONFIG_DIR [ansible-playbook args...]
+#   tests/integration/roles/keystone/service_catalog.sh CONFIG_DIR [ansible-playbook args...]
 # create (changed) -> again (changed=0) -> new password (changed: the login check fails and the
 # password is written) -> again (changed=0) -> absent (changed) -> again (changed=0).
 set -eu

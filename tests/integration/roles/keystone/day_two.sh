@@ -1,6 +1,6 @@
 #!/bin/sh
-# Day-two test of os_keystone on a deployed scenario (e.g. the dev4 or aio lab):
-#   tests/integration/roles/os_keystone/day_two.sh CONFIG_DIR [ansible-playbook args...]
+# Day-two test of keystone on a deployed scenario (e.g. the dev4 or aio lab):
+#   tests/integration/roles/keystone/day_two.sh CONFIG_DIR [ansible-playbook args...]
 # 1. --check --diff with a new keystone_keystone_conf_overrides option: shows the INI change,
 #    changes nothing;
 # 2. the same run for real with --tags keystone-config: keystone.conf changes, only
