@@ -1,50 +1,77 @@
 # Copyright: Nimbus developers
 # Apache License 2.0 (see LICENSE)
-"""Filter nimbus.cloud.rabbitmq_join_plan: which RabbitMQ nodes to reset and join, and how.
+"""Filters nimbus.cloud.rabbitmq_join_plan and nimbus.cloud.rabbitmq_lone_nodes: which RabbitMQ
+nodes to reset and join, and how. They read the registered results of the role's rabbitmqctl
+tasks; the decision is plugins/plugin_utils/rabbitmq_join.py.
 
-Documentation: rabbitmq_join_plan.yml next to this file. The logic is
-plugins/plugin_utils/rabbitmq_join.py.
+Documentation: rabbitmq_join_plan.yml and rabbitmq_lone_nodes.yml next to this file.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.nimbus.cloud.plugins.plugin_utils.rabbitmq_join import (
     JoinPlanError,
+    Node,
     node_from_reports,
     plan,
 )
 
+DATA_COMMANDS = {"list_users": "users", "list_vhosts": "vhosts", "list_queues": "queues"}
 
-def _json(value: Any, what: str, host: str) -> Any:
-    if value is None or isinstance(value, (list, dict)):
-        return value
+
+def _json(text: Any, what: str, host: str) -> Any:
     try:
-        return json.loads(value)
-    except ValueError as err:
+        return json.loads(text)
+    except (TypeError, ValueError) as err:
         raise AnsibleFilterError(
-            f"rabbitmq_join_plan: the {what} report of {host} is not JSON ({err}): {value[:200]!r}"
+            f"RabbitMQ: the {what} report of {host} is not JSON ({err}): {str(text)[:200]!r}"
         ) from err
 
 
-def rabbitmq_join_plan(reports: list[dict[str, Any]], primary_host: str) -> list[dict[str, Any]]:
+def _nodes(
+    cluster_results: list[Mapping[str, Any]],
+    nodenames: Mapping[str, str],
+    data_results: list[Mapping[str, Any]] | None = None,
+) -> list[Node]:
+    data: dict[str, dict[str, Any]] = {}
+    for result in data_results or []:
+        if result.get("skipped"):
+            continue
+        host, command = result["item"]
+        key = DATA_COMMANDS[str(command).split()[0]]
+        data.setdefault(str(host), {})[key] = _json(result.get("stdout"), key, str(host))
     nodes = []
-    for report in reports:
-        host = str(report["host"])
-        nodes.append(
-            node_from_reports(
-                host,
-                str(report["nodename"]),
-                _json(report.get("cluster_status"), "cluster_status", host),
-                users=_json(report.get("users"), "list_users", host) or [],
-                vhosts=_json(report.get("vhosts"), "list_vhosts", host) or [],
-                queues=_json(report.get("queues"), "list_queues", host) or [],
-            )
-        )
+    for result in cluster_results:
+        host = str(result["item"])
+        status = None
+        if not result.get("failed") and result.get("rc", 0) == 0:
+            status = _json(result.get("stdout"), "cluster_status", host)
+        nodes.append(node_from_reports(host, nodenames[host], status, **data.get(host, {})))
+    return nodes
+
+
+def rabbitmq_lone_nodes(
+    cluster_results: list[Mapping[str, Any]], nodenames: Mapping[str, str]
+) -> list[str]:
+    """Members whose cluster_status lists no other node, when there is more than one member."""
+    if len(cluster_results) <= 1:  # a single node is its own cluster
+        return []
+    return [n.host for n in _nodes(cluster_results, nodenames) if n.running and n.alone]
+
+
+def rabbitmq_join_plan(
+    cluster_results: list[Mapping[str, Any]],
+    primary_host: str,
+    nodenames: Mapping[str, str],
+    data_results: list[Mapping[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    nodes = _nodes(cluster_results, nodenames, data_results)
     try:
         joins = plan(nodes, primary_host)
     except JoinPlanError as err:
@@ -62,7 +89,10 @@ def rabbitmq_join_plan(reports: list[dict[str, Any]], primary_host: str) -> list
 
 
 class FilterModule:
-    """nimbus.cloud.rabbitmq_join_plan"""
+    """nimbus.cloud.rabbitmq_join_plan, nimbus.cloud.rabbitmq_lone_nodes"""
 
     def filters(self) -> dict[str, Any]:
-        return {"rabbitmq_join_plan": rabbitmq_join_plan}
+        return {
+            "rabbitmq_join_plan": rabbitmq_join_plan,
+            "rabbitmq_lone_nodes": rabbitmq_lone_nodes,
+        }

@@ -36,6 +36,8 @@ class Node:
     users: frozenset[str] = FRESH_USERS
     vhosts: frozenset[str] = FRESH_VHOSTS
     queues: int = 0
+    # False when users, vhosts and queues were not read: such a node is never judged empty.
+    data_known: bool = True
 
     @property
     def alone(self) -> bool:
@@ -74,11 +76,12 @@ def node_from_reports(
     nodename: str,
     cluster_status: Mapping[str, Any] | None,
     *,
-    users: Iterable[Any] = (),
-    vhosts: Iterable[Any] = (),
-    queues: Iterable[Any] = (),
+    users: Iterable[Any] | None = None,
+    vhosts: Iterable[Any] | None = None,
+    queues: Iterable[Any] | None = None,
 ) -> Node:
-    """A Node from rabbitmqctl's JSON reports (None for cluster_status: could not be read)."""
+    """A Node from rabbitmqctl's JSON reports (None for cluster_status: could not be read; None
+    for users, vhosts or queues: not read, so the node is never judged empty)."""
 
     def names(rows: Iterable[Any], key: str) -> frozenset[str]:
         return frozenset(str(r[key]) if isinstance(r, Mapping) else str(r) for r in rows)
@@ -90,9 +93,10 @@ def node_from_reports(
         nodename=nodename,
         cluster=frozenset(str(n) for n in cluster_status.get("disk_nodes", []))
         | frozenset(str(n) for n in cluster_status.get("ram_nodes", [])),
-        users=names(users, "user"),
-        vhosts=names(vhosts, "name"),
-        queues=len(list(queues)),
+        users=names(users or [], "user"),
+        vhosts=names(vhosts or [], "name"),
+        queues=len(list(queues or [])),
+        data_known=users is not None and vhosts is not None and queues is not None,
     )
 
 
@@ -130,6 +134,12 @@ def plan(nodes: list[Node], primary_host: str) -> list[Join]:
             "one, reset its nodes, join them to the other, import)"
         )
     lone = [n for n in nodes if n.alone]
+    unread = [n.host for n in lone if not n.data_known]
+    if len(nodes) > 1 and unread:
+        raise JoinPlanError(
+            f"what {', '.join(unread)} hold(s) was not read (users, vhosts, queues); a node "
+            "is reset only when it is known to be empty"
+        )
     if clusters:
         seed_group = clusters[0]
         known = set().union(*(n.cluster for n in seed_group))

@@ -22,6 +22,7 @@ def node(spec: dict[str, Any]) -> sut.Node:
         users=frozenset(spec.get("users", ["guest"])),
         vhosts=frozenset(spec.get("vhosts", ["/"])),
         queues=spec.get("queues", 0),
+        data_known=spec.get("data_known", True),
     )
 
 
@@ -59,4 +60,8 @@ def test_node_from_rabbitmqctl_reports() -> None:
     assert built.cluster == {"rabbit@infra1", "rabbit@infra2"}
     assert not built.alone
     assert built.data == ["users monitoring", "1 queue(s)"]
+    assert built.data_known
     assert sut.node_from_reports("infra2", "rabbit@infra2", None).running is False
+    unread = sut.node_from_reports("infra3", "rabbit@infra3", {"disk_nodes": ["rabbit@infra3"]})
+    assert unread.alone
+    assert not unread.data_known
