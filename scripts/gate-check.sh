@@ -13,7 +13,8 @@
 #
 # --steps a,b,...  run only these steps (in the order above), e.g. --steps healthcheck
 # Environment: NIMBUS_GATE_DIR (default /var/log/nimbus-gate), NIMBUS_GATE_TIMEOUT_<STEP>
-# (seconds per playbook/command of that step, e.g. NIMBUS_GATE_TIMEOUT_DEPLOY=2400).
+# (seconds per playbook/command of that step, e.g. NIMBUS_GATE_TIMEOUT_DEPLOY=2400),
+# NIMBUS_COLLECTIONS (the collection the playbooks come from, as for openstack-ansible).
 set -uo pipefail
 
 REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -49,6 +50,9 @@ if [ -n "$steps_csv" ]; then
 fi
 
 readonly CONFIG_DIR="/etc/nimbus-lab/$scenario"
+# This checkout's wrapper (not whichever one is on PATH): the gate tests the code it ships with.
+# It runs the collection under NIMBUS_COLLECTIONS (default: where bootstrap-ansible.sh links it).
+readonly OSA="$REPO/scripts/openstack-ansible"
 RUN_DIR="${NIMBUS_GATE_DIR:-/var/log/nimbus-gate}/$scenario-$(date -u +%Y%m%dT%H%M%SZ)"
 readonly RUN_DIR
 mkdir -p "$RUN_DIR/timings" && chmod 0700 "$RUN_DIR"
@@ -89,7 +93,7 @@ playbooks() {  # playbooks STEP PASS PLAYBOOK...
     for pb in "$@"; do
         timing="$RUN_DIR/timings/${pass}-${pb%.yml}.json"
         expected_timings+=("$timing")
-        NIMBUS_TIMINGS_FILE="$timing" run_limited "$step" "$pb" openstack-ansible "$pb" || return 1
+        NIMBUS_TIMINGS_FILE="$timing" run_limited "$step" "$pb" "$OSA" "$pb" || return 1
     done
 }
 
@@ -128,7 +132,7 @@ step_idempotency() {
 collect_logs() {
     local archive="$RUN_DIR/lab-logs.tar.gz"
     printf '\n==> collecting logs of every lab host\n'
-    if timeout 600 openstack-ansible collect-logs.yml -e "collect_logs_dest=$RUN_DIR/hostlogs" \
+    if timeout 600 "$OSA" collect-logs.yml -e "collect_logs_dest=$RUN_DIR/hostlogs" \
         > "$RUN_DIR/collect-logs.out" 2>&1 && tar -czf "$archive" -C "$RUN_DIR" hostlogs; then
         echo "gate-check: logs and journals of every lab host: $archive"
     else

@@ -85,3 +85,31 @@ def test_main_answers_503_when_mariadb_cannot_be_asked(monkeypatch: pytest.Monke
     answer = converse(monkeypatch, b"GET / HTTP/1.0\r\nHost: x\r\n\r\n", refused)
     assert answer.startswith(b"HTTP/1.0 503 Service Unavailable\r\n")
     assert b"cannot read the wsrep status (ConnectionRefusedError" in answer
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "read_only"),
+    [
+        (
+            "wsrep_local_state\t4\nwsrep_cluster_status\tPrimary\n0\n",
+            {"wsrep_local_state": "4", "wsrep_cluster_status": "Primary"},
+            "0",
+        ),
+        ("1\n", {}, "1"),
+        ("", {}, None),
+    ],
+    ids=["status-and-read-only", "galera-off", "nothing"],
+)
+def test_parse_output(text: str, status: dict[str, str], read_only: str | None) -> None:
+    assert check.parse_output(text) == (status, read_only)
+
+
+def test_query_node_names_the_client_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def fake_run(*_: Any, **__: Any) -> Any:
+        return check.subprocess.CompletedProcess(
+            [], 1, "", "ERROR 1698 (28000): Access denied for user 'x'@'localhost'\n"
+        )
+
+    monkeypatch.setattr(check.subprocess, "run", fake_run)
+    with pytest.raises(RuntimeError, match=r"^mariadb: ERROR 1698 \(28000\): Access denied"):
+        check.query_node("/run/mysqld/mysqld.sock", 3)

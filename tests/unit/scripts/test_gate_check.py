@@ -1,7 +1,7 @@
 """scripts/gate-check.sh fails closed: missing or unreadable timing files, a playbook that ran on
 no host, a change on the second pass and a crash of the report each fail the gate, with a
 message naming what was wrong. Runs the real script in a copy of the repository's layout, with
-a stand-in ``openstack-ansible`` on PATH (no lab, no root)."""
+a stand-in for the checkout's ``scripts/openstack-ansible`` (no lab, no root)."""
 
 from __future__ import annotations
 
@@ -44,8 +44,7 @@ def tree(tmp_path: Path) -> Path:
         shutil.copy2(REPO / "scripts" / name, root / "scripts" / name)
     (root / "tests" / "lab" / "scenarios").mkdir(parents=True)
     (root / "tests" / "lab" / "scenarios" / f"{SCENARIO}.yml").write_text("hosts: {}\n")
-    (tmp_path / "bin").mkdir()
-    fake = tmp_path / "bin" / "openstack-ansible"
+    fake = root / "scripts" / "openstack-ansible"
     fake.write_text(FAKE_OSA)
     fake.chmod(0o755)
     return root
@@ -55,7 +54,6 @@ def gate(tree: Path, step: str, fake_timing: str) -> tuple[subprocess.CompletedP
     runs = tree.parent / "runs"
     env = {
         **os.environ,
-        "PATH": f"{tree.parent / 'bin'}:{os.environ['PATH']}",
         "NIMBUS_GATE_DIR": str(runs),
         "FAKE_TIMING": fake_timing,
     }
