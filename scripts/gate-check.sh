@@ -13,7 +13,8 @@
 #
 # --steps a,b,...  run only these steps (in the order above), e.g. --steps healthcheck
 # Environment: NIMBUS_GATE_DIR (default /var/log/nimbus-gate), NIMBUS_GATE_TIMEOUT_<STEP>
-# (seconds per playbook/command of that step, e.g. NIMBUS_GATE_TIMEOUT_DEPLOY=2400).
+# (seconds per playbook/command of that step, e.g. NIMBUS_GATE_TIMEOUT_DEPLOY=2400),
+# NIMBUS_COLLECTIONS (the collection the playbooks come from, as for openstack-ansible).
 set -uo pipefail
 
 REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
@@ -49,6 +50,9 @@ if [ -n "$steps_csv" ]; then
 fi
 
 readonly CONFIG_DIR="/etc/nimbus-lab/$scenario"
+# This checkout's wrapper (not whichever one is on PATH): the gate tests the code it ships with.
+# It runs the collection under NIMBUS_COLLECTIONS (default: where bootstrap-ansible.sh links it).
+readonly OSA="$REPO/scripts/openstack-ansible"
 RUN_DIR="${NIMBUS_GATE_DIR:-/var/log/nimbus-gate}/$scenario-$(date -u +%Y%m%dT%H%M%SZ)"
 readonly RUN_DIR
 mkdir -p "$RUN_DIR/timings" && chmod 0700 "$RUN_DIR"
@@ -82,40 +86,53 @@ run_limited() {
     fi
 }
 
+# Timing files of every playbook started: each must exist and be readable for the report.
+expected_timings=()
 playbooks() {  # playbooks STEP PASS PLAYBOOK...
-    local step="$1" pass="$2" pb; shift 2
+    local step="$1" pass="$2" pb timing; shift 2
     for pb in "$@"; do
-        NIMBUS_TIMINGS_FILE="$RUN_DIR/timings/${pass}-${pb%.yml}.json" \
-            run_limited "$step" "$pb" openstack-ansible "$pb" || return 1
+        timing="$RUN_DIR/timings/${pass}-${pb%.yml}.json"
+        expected_timings+=("$timing")
+        NIMBUS_TIMINGS_FILE="$timing" run_limited "$step" "$pb" "$OSA" "$pb" || return 1
     done
+}
+
+# verify_timings STEP FILE... : the timing files must exist, be readable, show at least one
+# host, no failure and (pass 2) no change; anything else, or a crash of the check, fails.
+verify_timings() {
+    local step="$1" out rc; shift
+    out="$(/usr/bin/python3 "$REPO/scripts/gate-report.py" --verify "${@/#/--expect=}" 2>&1)"
+    rc=$?
+    [ "$rc" -eq 0 ] && return 0
+    if [ "$rc" -eq 1 ] && [ -n "$out" ]; then
+        failure="step '$step': $(echo "$out" | paste -sd';' -)"
+    else
+        failure="step '$step': the timing check (gate-report.py --verify) crashed with exit $rc: $(echo "${out:-no output}" | tail -n3 | paste -sd';' -)"
+    fi
+    return 1
 }
 
 step_bootstrap()   { run_limited bootstrap bootstrap-ansible "$REPO/scripts/bootstrap-ansible.sh"; }
 step_lab()         { run_limited lab "create $scenario" /usr/bin/python3 "$REPO/tests/lab/lab.py" create "$scenario" --config-dir "$CONFIG_DIR"; }
-step_deploy()      { playbooks deploy 1 "${SETUP_PLAYBOOKS[@]}"; }
-step_healthcheck() { playbooks healthcheck 0 "${HEALTH_PLAYBOOKS[@]}"; }
+step_deploy() {
+    playbooks deploy 1 "${SETUP_PLAYBOOKS[@]}" &&
+        verify_timings deploy "${expected_timings[@]}"
+}
+step_healthcheck() {
+    playbooks healthcheck 0 "${HEALTH_PLAYBOOKS[@]}" &&
+        verify_timings healthcheck "${expected_timings[@]}"
+}
 step_idempotency() {
+    local pb files=()
     playbooks idempotency 2 "${SETUP_PLAYBOOKS[@]}" || return 1
-    local changed
-    changed="$(/opt/ansible-runtime/bin/python - "$RUN_DIR"/timings/2-*.json <<'PY'
-import json, sys
-for path in sys.argv[1:]:
-    data = json.load(open(path))
-    for host, stats in data["stats"].items():
-        if stats.get("changed"):
-            print(f"{data['playbook']}: {host} changed={stats['changed']}")
-PY
-)"
-    if [ -n "$changed" ]; then
-        failure="step 'idempotency': the second pass changed something: $(echo "$changed" | paste -sd';' -)"
-        return 1
-    fi
+    for pb in "${SETUP_PLAYBOOKS[@]}"; do files+=("$RUN_DIR/timings/2-${pb%.yml}.json"); done
+    verify_timings idempotency "${files[@]}"
 }
 
 collect_logs() {
     local archive="$RUN_DIR/lab-logs.tar.gz"
     printf '\n==> collecting logs of every lab host\n'
-    if timeout 600 openstack-ansible collect-logs.yml -e "collect_logs_dest=$RUN_DIR/hostlogs" \
+    if timeout 600 "$OSA" collect-logs.yml -e "collect_logs_dest=$RUN_DIR/hostlogs" \
         > "$RUN_DIR/collect-logs.out" 2>&1 && tar -czf "$archive" -C "$RUN_DIR" hostlogs; then
         echo "gate-check: logs and journals of every lab host: $archive"
     else
@@ -137,8 +154,25 @@ main() {
         fi
     done
     printf '\n'
+    # The report decides again from every file (fails closed on anything missing); a crash
+    # of the report, or no report written, is a failure too.
+    local found=() report_rc
+    shopt -s nullglob
+    found=("$RUN_DIR"/timings/*.json)
+    shopt -u nullglob
     /usr/bin/python3 "$REPO/scripts/gate-report.py" --out "$RUN_DIR/report.json" \
-        --scenario "$scenario" --steps "$RUN_DIR/steps.tsv" "$RUN_DIR"/timings/*.json || rc=1
+        --scenario "$scenario" --steps "$RUN_DIR/steps.tsv" \
+        "${expected_timings[@]/#/--expect=}" "${found[@]}"
+    report_rc=$?
+    if [ "$report_rc" -ne 0 ]; then
+        rc=1
+        if [ ! -s "$RUN_DIR/report.json" ] || [ "$report_rc" -ne 1 ]; then
+            failure="${failure:+$failure; }the report step (gate-report.py) crashed with exit $report_rc; no trustworthy report.json"
+        elif [ -z "$failure" ]; then
+            failure="$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["failure"])' "$RUN_DIR/report.json" 2>/dev/null)"
+            failure="${failure:-the report found a problem (see above)}"
+        fi
+    fi
     echo "gate-check: report: $RUN_DIR/report.json"
     if [ "$rc" -ne 0 ]; then
         echo "gate-check: FAILED: $failure" >&2

@@ -1,11 +1,23 @@
 #!/usr/bin/env python
 """Turn the gate's per-playbook timing files into one summary table and one JSON report.
 
-Usage: gate-report.py --out REPORT.json --scenario NAME --steps STEPS.tsv [TIMINGS.json ...]
+Usage:
+  gate-report.py --out REPORT.json --scenario NAME --steps STEPS.tsv
+                 [--expect TIMINGS.json ...] [TIMINGS.json ...]
+  gate-report.py --verify [--expect TIMINGS.json ...] [TIMINGS.json ...]
 
-STEPS.tsv holds one line per gate step: name, status (ok|failed|timeout), seconds, message.
+STEPS.tsv holds one line per gate step: name, status (ok|failed), seconds, message.
 Timing files are written by the nimbus.cloud.timings callback; their names start with the
-pass number (``1-setup_hosts.json``). Exit status: 0 if every step passed, 1 otherwise.
+pass number (``1-setup-hosts.json``; pass 2 is the run that must change nothing).
+``--expect`` names a timing file that must exist (a playbook the gate ran).
+
+The decision fails closed: the run fails when a step failed, and also when STEPS.tsv is
+missing, unreadable or empty, an expected timing file is missing or unreadable, a playbook
+ran on no host, a host failed or was unreachable, or anything changed on pass 2. Every
+problem is named in the report. ``--verify`` checks the timing files only and prints the
+problems (the gate's idempotency step).
+
+Exit status: 0 if everything passed, 1 otherwise (2 for wrong usage).
 """
 
 from __future__ import annotations
@@ -16,19 +28,117 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
+STEP_STATUSES = ("ok", "failed")
+# The pass that must change nothing; its wall time is the "no-op pass" benchmark.
+NO_OP_PASS = 2
+
+
+class GateInputError(Exception):
+    """An input of the report is missing or malformed (the message names it)."""
 
 
 def load_steps(path: Path) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise GateInputError(f"cannot read the step list {path}: {err.strerror or err}") from err
     steps = []
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        name, status, seconds, message = ([*line.split("\t", 3), ""])[:4]
-        steps.append(
-            {"name": name, "status": status, "seconds": float(seconds), "message": message}
-        )
+        name, status, seconds, message = ([*line.split("\t", 3), "", "", ""])[:4]
+        try:
+            duration = float(seconds)
+        except ValueError:
+            duration = -1.0
+        if not name or status not in STEP_STATUSES or duration < 0:
+            raise GateInputError(
+                f"{path}, line {number}: malformed step line {line!r} "
+                f"(want: name<TAB>{'|'.join(STEP_STATUSES)}<TAB>seconds<TAB>message)"
+            )
+        steps.append({"name": name, "status": status, "seconds": duration, "message": message})
+    if not steps:
+        raise GateInputError(f"the step list {path} is empty: no gate step ran")
     return steps
+
+
+def pass_of(label: str) -> int:
+    """The pass number of a timing file (``2-setup-hosts`` -> 2)."""
+    head = label.split("-", 1)[0]
+    if not head.isdigit():
+        raise GateInputError(
+            f"timing file {label}.json: the name must start with the pass number (1-, 2-, ...)"
+        )
+    return int(head)
+
+
+def load_timing(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise GateInputError(
+            f"timing file {path} is missing: the playbook did not finish or the "
+            "nimbus.cloud.timings callback did not run"
+        ) from err
+    except OSError as err:
+        raise GateInputError(f"cannot read timing file {path}: {err.strerror or err}") from err
+    except ValueError as err:
+        raise GateInputError(f"timing file {path} is not valid JSON: {err}") from err
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("stats"), dict)
+        or not isinstance(data.get("tasks"), list)
+    ):
+        raise GateInputError(f"timing file {path} has no 'stats' and 'tasks' (not a timings file)")
+    pass_of(path.stem)
+    return data
+
+
+def load_timings(
+    paths: list[Path], expected: list[Path]
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Read every timing file; a missing expected file or an unreadable one is a problem."""
+    timings: dict[str, dict[str, Any]] = {}
+    problems: list[str] = []
+    seen: set[Path] = set()
+    for path in [*expected, *paths]:
+        if path in seen:
+            continue
+        seen.add(path)
+        if path not in expected and not path.exists():
+            continue  # an unexpanded glob or a file nobody asked for
+        try:
+            timings[path.stem] = load_timing(path)
+        except GateInputError as err:
+            problems.append(str(err))
+    return timings, problems
+
+
+def timing_problems(timings: dict[str, dict[str, Any]]) -> list[str]:
+    """What the timing files themselves say went wrong."""
+    problems = []
+    for label, data in sorted(timings.items()):
+        playbook = data.get("playbook") or label
+        stats = data["stats"]
+        if not stats:
+            problems.append(
+                f"{playbook} (pass {pass_of(label)}) ran on no host: nothing was checked"
+            )
+        for host, counts in sorted(stats.items()):
+            failed = counts.get("failures", 0)
+            unreachable = counts.get("unreachable", 0)
+            if failed or unreachable:
+                problems.append(
+                    f"{playbook} (pass {pass_of(label)}): {host} failures={failed} "
+                    f"unreachable={unreachable}"
+                )
+            if pass_of(label) == NO_OP_PASS and counts.get("changed", 0):
+                problems.append(
+                    f"the second pass changed something: {playbook}: {host} "
+                    f"changed={counts['changed']}"
+                )
+    return problems
 
 
 def playbook_rows(timings: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -37,7 +147,7 @@ def playbook_rows(timings: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         stats = data.get("stats", {})
         rows.append(
             {
-                "pass": int(label.split("-", 1)[0]),
+                "pass": pass_of(label),
                 "playbook": data.get("playbook", label),
                 "seconds": data.get("duration", 0.0),
                 "changed": sum(s.get("changed", 0) for s in stats.values()),
@@ -49,10 +159,21 @@ def playbook_rows(timings: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def no_op_pass(timings: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """Wall time of the pass that must change nothing: total and per playbook."""
+    rows = [r for r in playbook_rows(timings) if r["pass"] == NO_OP_PASS]
+    if not rows:
+        return None
+    return {
+        "seconds": round(sum(r["seconds"] for r in rows), 1),
+        "playbooks": {r["playbook"]: round(r["seconds"], 1) for r in rows},
+    }
+
+
 def slowest_tasks(timings: dict[str, dict[str, Any]], count: int = 10) -> list[dict[str, Any]]:
     tasks = [
         {
-            "pass": int(label.split("-", 1)[0]),
+            "pass": pass_of(label),
             "playbook": data.get("playbook", label),
             "task": task["task"],
             "seconds": task["duration"],
@@ -66,7 +187,7 @@ def slowest_tasks(timings: dict[str, dict[str, Any]], count: int = 10) -> list[d
 def changed_tasks(timings: dict[str, dict[str, Any]], pass_number: int) -> list[dict[str, str]]:
     found = []
     for label, data in sorted(timings.items()):
-        if int(label.split("-", 1)[0]) != pass_number:
+        if pass_of(label) != pass_number:
             continue
         for task in data.get("tasks", []):
             for host, status in sorted(task.get("hosts", {}).items()):
@@ -82,19 +203,28 @@ def changed_tasks(timings: dict[str, dict[str, Any]], pass_number: int) -> list[
 
 
 def build_report(
-    scenario: str, steps: list[dict[str, Any]], timings: dict[str, dict[str, Any]]
+    scenario: str,
+    steps: list[dict[str, Any]],
+    timings: dict[str, dict[str, Any]],
+    problems: list[str] | None = None,
 ) -> dict[str, Any]:
+    problems = [*(problems or []), *timing_problems(timings)]
     failed = [s for s in steps if s["status"] != "ok"]
+    if not steps and not problems:
+        problems.append("no gate step ran")
+    failure = (failed[0]["message"] or f"step '{failed[0]['name']}' failed") if failed else None
     return {
         "version": REPORT_VERSION,
         "scenario": scenario,
-        "result": "failed" if failed else "passed",
-        "failure": failed[0]["message"] if failed else None,
+        "result": "failed" if failed or problems else "passed",
+        "failure": failure or (problems[0] if problems else None),
+        "problems": problems,
         "total_seconds": round(sum(s["seconds"] for s in steps), 1),
         "steps": steps,
         "playbooks": playbook_rows(timings),
+        "no_op_pass": no_op_pass(timings),
         "slowest_tasks": slowest_tasks(timings),
-        "changed_on_second_pass": changed_tasks(timings, 2),
+        "changed_on_second_pass": changed_tasks(timings, NO_OP_PASS),
     }
 
 
@@ -109,6 +239,10 @@ def render_table(report: dict[str, Any]) -> str:
         f"  {p['pass']:<5} {p['playbook']:<34} {p['seconds']:>8.1f}s {p['changed']:>8}"
         for p in report["playbooks"]
     ]
+    if report["no_op_pass"]:
+        noop = report["no_op_pass"]
+        per = ", ".join(f"{name} {sec:.1f}s" for name, sec in noop["playbooks"].items())
+        lines += ["", f"no-op pass (pass {NO_OP_PASS}): {noop['seconds']:.1f}s ({per})"]
     lines += ["", "ten slowest tasks:"]
     lines += [
         f"  {t['seconds']:>8.1f}s  pass {t['pass']}  {t['playbook']}: {t['task']}"
@@ -119,19 +253,37 @@ def render_table(report: dict[str, Any]) -> str:
         lines += [
             f"  {c['host']}: {c['playbook']}: {c['task']}" for c in report["changed_on_second_pass"]
         ]
+    if report["problems"]:
+        lines += ["", "problems:"]
+        lines += [f"  {p}" for p in report["problems"]]
     lines += ["", f"total: {report['total_seconds']:.1f}s"]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--scenario", required=True)
-    parser.add_argument("--steps", type=Path, required=True)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--verify", action="store_true", help="check the timing files only")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--scenario")
+    parser.add_argument("--steps", type=Path)
+    parser.add_argument("--expect", type=Path, action="append", default=[])
     parser.add_argument("timings", type=Path, nargs="*")
     args = parser.parse_args(argv)
-    timings = {path.stem: json.loads(path.read_text()) for path in args.timings if path.is_file()}
-    report = build_report(args.scenario, load_steps(args.steps), timings)
+    if not args.verify and not (args.out and args.scenario and args.steps):
+        parser.error("--out, --scenario and --steps are required (unless --verify)")
+    timings, problems = load_timings(args.timings, args.expect)
+    if args.verify:
+        problems += timing_problems(timings)
+        if not timings and not problems:
+            problems.append("no timing file to verify: nothing was checked")
+        for problem in problems:
+            print(problem)
+        return 1 if problems else 0
+    try:
+        steps = load_steps(args.steps)
+    except GateInputError as err:
+        steps, problems = [], [str(err), *problems]
+    report = build_report(args.scenario, steps, timings, problems)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(render_table(report))
     return 0 if report["result"] == "passed" else 1

@@ -36,15 +36,32 @@ ensure_venv() {
     echo "$want" > "$stamp"
 }
 
-# OS tools the checks call: shellcheck (ansible-test sanity skips its shell check without it).
-ensure_os_tools() {
+# ensure_packages PKG... : install the Debian packages that are missing.
+ensure_packages() {
     local missing=() pkg
-    for pkg in shellcheck python3-venv; do
+    for pkg in "$@"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
     done
     [ "${#missing[@]}" -eq 0 ] && return 0
+    say "installing ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get update -q &&
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# OS tools the checks call: shellcheck (ansible-test sanity skips its shell check without it).
+ensure_os_tools() {
+    ensure_packages shellcheck python3-venv
+}
+
+# What the lab and gate stages need beyond what tests/lab/lab.py installs itself: root (LXC),
+# and iptables for the lab test's before/after snapshot of the NAT table. Missing, the tests
+# would be skipped, which fails under CI=true (tests/conftest.py): say so here first.
+ensure_lab_prerequisites() {
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "run-tests: stage $1 needs root (it drives LXC lab hosts); run it as root" >&2
+        return 1
+    fi
+    ensure_packages iptables || { echo "run-tests: could not install iptables with apt" >&2; return 1; }
 }
 
 # The checkout as ansible_collections/nimbus/cloud, for tools that need that layout.
@@ -106,12 +123,14 @@ stage_integration() {
 # The lab test creates and destroys its own aio lab: an aio left by an earlier gate run goes
 # first (the test refuses to touch an existing one, and would only be skipped).
 stage_lab() {
-    /usr/bin/python3 tests/lab/lab.py destroy aio &&
+    ensure_lab_prerequisites lab &&
+        /usr/bin/python3 tests/lab/lab.py destroy aio &&
         "$VENV/bin/pytest" -q -rs tests/integration/test_lab.py
 }
 
 stage_gate() {
-    "$VENV/bin/pytest" -q -s tests/integration/test_gate.py tests/integration/test_restarts.py
+    ensure_lab_prerequisites gate &&
+        "$VENV/bin/pytest" -q -s tests/integration/test_gate.py tests/integration/test_restarts.py
 }
 
 main() {

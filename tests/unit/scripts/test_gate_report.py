@@ -66,7 +66,9 @@ def test_report_shape_is_stable(run_dir: Path, capsys: pytest.CaptureFixture[str
     assert sorted(report) == [
         "changed_on_second_pass",
         "failure",
+        "no_op_pass",
         "playbooks",
+        "problems",
         "result",
         "scenario",
         "slowest_tasks",
@@ -89,3 +91,198 @@ def test_change_on_second_pass_is_listed(run_dir: Path, capsys: pytest.CaptureFi
         {"playbook": "setup_hosts.yml", "task": "Write keystone.conf", "host": "aio1"}
     ]
     assert "aio1: setup_hosts.yml: Write keystone.conf" in table
+
+
+# The report fails closed: whatever is missing, unreadable or empty is a failure that names it.
+
+
+def report_of(run_dir: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict]:
+    out = run_dir / "report.json"
+    code = gate_report.main(
+        ["--out", str(out), "--scenario", "aio", "--steps", str(run_dir / "steps.tsv"), *extra]
+    )
+    capsys.readouterr()
+    return code, json.loads(out.read_text())
+
+
+def test_no_op_pass_is_reported(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, report, table = run(run_dir, capsys)
+    assert code == 0
+    assert report["no_op_pass"] == {"seconds": 3.0, "playbooks": {"setup_hosts.yml": 3.0}}
+    assert "no-op pass (pass 2): 3.0s (setup_hosts.yml 3.0s)" in table
+
+
+def test_no_op_pass_is_null_without_a_second_pass(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (run_dir / "2-setup_hosts.json").unlink()
+    code, report, _ = run(run_dir, capsys)
+    assert code == 0
+    assert report["no_op_pass"] is None
+
+
+@pytest.mark.parametrize(
+    ("steps_text", "expected"),
+    [
+        (None, "cannot read the step list"),
+        ("", "is empty: no gate step ran"),
+        ("\n\n", "is empty: no gate step ran"),
+        ("deploy\tok\n", "line 1: malformed step line"),
+        ("deploy\tok\t30\t\nidempotency\tmaybe\t1\t\n", "line 2: malformed step line"),
+        ("deploy\tok\tlong\t\n", "line 1: malformed step line"),
+    ],
+    ids=["missing", "empty", "blank-lines", "short-line", "unknown-status", "bad-seconds"],
+)
+def test_unusable_step_list_fails(
+    run_dir: Path, capsys: pytest.CaptureFixture[str], steps_text: str | None, expected: str
+) -> None:
+    steps = run_dir / "steps.tsv"
+    if steps_text is None:
+        steps.unlink()
+    else:
+        steps.write_text(steps_text)
+    code, report = report_of(run_dir, capsys, str(run_dir / "1-setup_hosts.json"))
+    assert code == 1
+    assert report["result"] == "failed"
+    assert expected in report["failure"]
+    assert str(steps) in report["failure"]
+
+
+def test_missing_expected_timing_file_fails(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The old failure: no pass-2 files, the shell glob stays literal, the step passed anyway.
+    (run_dir / "2-setup_hosts.json").unlink()
+    literal_glob = str(run_dir / "2-*.json")
+    code, report = report_of(
+        run_dir,
+        capsys,
+        f"--expect={run_dir / '2-setup_hosts.json'}",
+        str(run_dir / "1-setup_hosts.json"),
+        literal_glob,
+    )
+    assert code == 1
+    assert report["failure"].startswith(f"timing file {run_dir / '2-setup_hosts.json'} is missing")
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("{not json", "is not valid JSON"),
+        ("", "is not valid JSON"),
+        ('["a list"]', "has no 'stats' and 'tasks'"),
+        ('{"playbook": "setup_hosts.yml", "stats": {}}', "has no 'stats' and 'tasks'"),
+    ],
+    ids=["garbage", "empty-file", "list", "no-tasks"],
+)
+def test_unreadable_timing_file_fails(
+    run_dir: Path, capsys: pytest.CaptureFixture[str], content: str, expected: str
+) -> None:
+    bad = run_dir / "2-setup_hosts.json"
+    bad.write_text(content)
+    code, report = report_of(
+        run_dir, capsys, f"--expect={bad}", str(run_dir / "1-setup_hosts.json")
+    )
+    assert code == 1
+    assert report["failure"].startswith(f"timing file {bad} ")
+    assert expected in report["failure"]
+
+
+def test_timing_file_without_pass_number_fails(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    odd = run_dir / "setup_hosts.json"
+    odd.write_text((run_dir / "2-setup_hosts.json").read_text())
+    code, report = report_of(run_dir, capsys, f"--expect={odd}")
+    assert code == 1
+    assert "must start with the pass number" in report["failure"]
+
+
+def test_change_on_second_pass_fails_even_if_every_step_says_ok(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = [("Write memcached.conf", 0.5, "changed")]
+    (run_dir / "2-setup_hosts.json").write_text(json.dumps(timing("setup_hosts.yml", 1, second)))
+    code, report, table = run(run_dir, capsys)
+    assert code == 1
+    assert report["result"] == "failed"
+    assert report["failure"] == "the second pass changed something: setup_hosts.yml: aio1 changed=1"
+    assert "problems:" in table
+
+
+@pytest.mark.parametrize("key", ["failures", "unreachable"])
+def test_failed_host_fails_even_if_every_step_says_ok(
+    run_dir: Path, capsys: pytest.CaptureFixture[str], key: str
+) -> None:
+    data = json.loads((run_dir / "1-setup_hosts.json").read_text())
+    data["stats"]["aio1"][key] = 1
+    (run_dir / "1-setup_hosts.json").write_text(json.dumps(data))
+    code, report, _ = run(run_dir, capsys)
+    assert code == 1
+    assert report["failure"].startswith("setup_hosts.yml (pass 1): aio1 failures=")
+    assert f"{key}=1" in report["failure"]
+
+
+def test_playbook_that_ran_on_no_host_fails(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = {"playbook": "healthcheck_hosts.yml", "duration": 0.4, "stats": {}, "tasks": []}
+    (run_dir / "0-healthcheck-hosts.json").write_text(json.dumps(empty))
+    code, report, _ = run(run_dir, capsys)
+    assert code == 1
+    assert report["failure"] == (
+        "healthcheck_hosts.yml (pass 0) ran on no host: nothing was checked"
+    )
+
+
+def test_failed_step_message_comes_first(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (run_dir / "steps.tsv").write_text("deploy\tfailed\t3\t\n")
+    (run_dir / "2-setup_hosts.json").unlink()
+    code, report, _ = run(run_dir, capsys)
+    assert code == 1
+    assert report["failure"] == "step 'deploy' failed"
+
+
+def verify(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = gate_report.main(["--verify", *args])
+    return code, capsys.readouterr().out
+
+
+def test_verify_passes_a_clean_second_pass(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert verify(capsys, f"--expect={run_dir / '2-setup_hosts.json'}") == (0, "")
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("missing", "2-setup_hosts.json is missing"),
+        ("changed", "the second pass changed something: setup_hosts.yml: aio1 changed=2"),
+        ("garbage", "2-setup_hosts.json is not valid JSON"),
+        ("nothing", "no timing file to verify: nothing was checked"),
+    ],
+)
+def test_verify_fails_closed(
+    run_dir: Path, capsys: pytest.CaptureFixture[str], setup: str, expected: str
+) -> None:
+    path = run_dir / "2-setup_hosts.json"
+    args = [f"--expect={path}"]
+    if setup == "missing":
+        path.unlink()
+    elif setup == "changed":
+        path.write_text(json.dumps(timing("setup_hosts.yml", 2, [("t", 1.0, "changed")])))
+    elif setup == "garbage":
+        path.write_text("{")
+    else:
+        args = [str(run_dir / "2-*.json")]  # a literal glob names no file
+    code, out = verify(capsys, *args)
+    assert code == 1
+    assert expected in out
+
+
+def test_report_needs_its_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        gate_report.main(["--scenario", "aio"])
+    assert exit_info.value.code == 2
+    assert "--out, --scenario and --steps are required" in capsys.readouterr().err
