@@ -137,6 +137,18 @@ def _words_under(top: str) -> set[str]:
     return words
 
 
+@cache
+def group_vars_origins() -> dict[str, str]:
+    """Variable -> the collection's group_vars file that sets it."""
+    origins: dict[str, str] = {}
+    top = os.path.join(COLLECTION, "group_vars")
+    for path in _files_under(top):
+        data = _read_yaml(path) if path.endswith((".yml", ".yaml")) else None
+        for name in data if isinstance(data, Mapping) else {}:
+            origins[str(name)] = os.path.relpath(path, COLLECTION)
+    return origins
+
+
 def extra_vars_origins() -> dict[str, str]:
     """Variable -> where the command line set it: the ``-e @file`` path, or ``-e``."""
     origins: dict[str, str] = {}
@@ -198,7 +210,7 @@ class ActionModule(ActionBase):
         if not todo:
             result["msg"] = f"already checked by the prechecks of this run: {', '.join(roles)}"
             return result
-        origins = extra_vars_origins()
+        origins = {**group_vars_origins(), **extra_vars_origins()}
         specs = {role: role_options(role) for role in todo}
         values: dict[str, Any] = {}
         problems: list[vc.Problem] = []
@@ -222,10 +234,12 @@ class ActionModule(ActionBase):
                 self._templar.template(task_vars.get("nimbus_config_dir", "/etc/openstack_deploy"))
             )
             result["failed"] = True
-            result["msg"] = vc.report(host.name, problems, missing, config_dir)
-            result["problems"] = [p.line() for p in problems]
-            result["missing_secrets"] = missing
-            return result
+            # The message alone: every other key would repeat it in the failure output.
+            return {
+                "failed": True,
+                "changed": False,
+                "msg": vc.report(host.name, problems, missing, config_dir),
+            }
         result["msg"] = f"variables of {', '.join(todo)}: ok"
         return result
 
@@ -262,7 +276,7 @@ class ActionModule(ActionBase):
                         variable=name,
                         value="(secret, not shown)" if secret else vc.show(raw),
                         allowed=f"cannot be worked out ({first})",
-                        fix=f"fix the expression in {origins.get(name) or 'user_variables.yml'}",
+                        fix=vc.default_fix(name, origins.get(name, "")),
                         origin=origins.get(name, ""),
                         role=role,
                     )

@@ -75,16 +75,6 @@ roles:
   returned: scope values
   type: list
   elements: str
-problems:
-  description: One line per problem.
-  returned: failure
-  type: list
-  elements: str
-missing_secrets:
-  description: Names of the missing secrets.
-  returned: failure
-  type: list
-  elements: str
 unknown:
   description: One line per unknown name.
   returned: scope names

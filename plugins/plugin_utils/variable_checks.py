@@ -28,6 +28,7 @@ Constraints (all of a mapping apply; ``fix`` adds the operator's fix to the mess
   ``overrides: flat``: key -> scalar or null.
 - ``pattern``: a regular expression the whole (string) value must match.
 - ``more_than``: the name of another variable of the role that the value must exceed.
+- ``each: <constraint>``: the constraint for every value of a mapping (or item of a list).
 - ``secret``: ``true``, or the name of a boolean variable of the role that makes it needed:
   the value must be a non-empty string. Missing secrets of a host are reported in one line.
 
@@ -450,7 +451,7 @@ CONSTRAINTS = {
     "overrides": _overrides,
     "pattern": _pattern,
 }
-OTHER_KEYS = frozenset({"max", "address", "more_than", "secret", "fix"})
+OTHER_KEYS = frozenset({"max", "address", "more_than", "secret", "fix", "each"})
 
 
 def check_constraints(
@@ -473,12 +474,27 @@ def check_constraints(
     ]
     if "address" in check:
         found.append(_address_problem(value, check["address"], host))
+    if "each" in check:
+        found.extend(_each_problems(variable, value, check["each"], values, host))
     if "more_than" in check:
         other = check["more_than"]
         ok, limit = coerce(values.get(other), "int")
         if isinstance(value, int) and ok and limit is not None and value <= limit:
             found.append(f"must be more than {other} ({limit})")
     return [(allowed, fix) for allowed in found if allowed]
+
+
+def _each_problems(
+    variable: str, value: Any, each: Any, values: Mapping[str, Any], host: HostContext
+) -> list[str]:
+    """``each: <constraint>``: the constraint for every value of a mapping or item of a list."""
+    items = value.items() if isinstance(value, Mapping) else enumerate(value or [])
+    inner = _normalize(each, variable)
+    found = []
+    for key, item in items:
+        for allowed, _fix in check_constraints(variable, item, inner, values, host):
+            found.append(f"{key!r} is {show(item)}: {allowed}")
+    return found
 
 
 def _range_words(low: Any, high: Any) -> str:
@@ -592,6 +608,15 @@ def _variable_problems(
     return found
 
 
+def default_fix(name: str, origin: str) -> str:
+    """Where the operator changes a variable: the file it came from, else user_variables.yml."""
+    if origin == "-e":
+        return f"change the -e value of {name}"
+    if origin.startswith("group_vars/"):
+        return f"set {name} in user_variables.yml (it wins over {origin})"
+    return f"set {name} in {origin or 'user_variables.yml'}"
+
+
 def _secret_missing(name: str, check: Mapping[str, Any], values: Mapping[str, Any]) -> bool:
     needed = check.get("secret")
     if needed is not True and not _truthy(values.get(str(needed))):
@@ -628,7 +653,7 @@ def check_role(
                     variable=label,
                     value=show(shown, bool(spec.get("no_log"))),
                     allowed=allowed,
-                    fix=fix or f"set {name} in {origin or 'user_variables.yml'}",
+                    fix=fix or default_fix(name, origin),
                     origin=origin,
                     role=role,
                 )

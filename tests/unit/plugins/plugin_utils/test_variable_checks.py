@@ -79,6 +79,24 @@ def test_origin_and_fix_name_the_file() -> None:
     )
 
 
+def test_fix_of_a_command_line_value() -> None:
+    opts = {"x_port": {"type": "int", sut.CHECK_KEY: "port"}}
+    (problem,), _ = sut.check_role("x", opts, {"x_port": "0"}, HOST, {"x_port": "-e"})
+    assert (
+        problem.line()
+        == "x_port (from -e) is '0': a TCP/UDP port is 1-65535; change the -e value of x_port"
+    )
+
+
+def test_fix_of_a_group_vars_value() -> None:
+    opts = {"x_port": {"type": "int", sut.CHECK_KEY: "port"}}
+    origin = "group_vars/all/x.yml"
+    (problem,), _ = sut.check_role("x", opts, {"x_port": 0}, HOST, {"x_port": origin})
+    assert problem.line().endswith(
+        "set x_port in user_variables.yml (it wins over group_vars/all/x.yml)"
+    )
+
+
 def test_secrets_one_line_never_the_value() -> None:
     opts = {
         "a_password": {"type": "str", "no_log": True, sut.CHECK_KEY: "secret"},
