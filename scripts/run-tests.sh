@@ -10,6 +10,10 @@
 #   lab        the LXC lab: create, reach, destroy, machine left as it was
 #   gate       scripts/gate-check.sh aio (deploy, healthchecks, second pass changed=0), then
 #              proof that the gate fails on a stopped service and on a second-pass change
+#   roles      tests/integration/roles/run.sh on the lab the gate left (db_setup, mq_setup,
+#              python_venv, systemd_service, haproxy_server, service_catalog, keystone day two);
+#              NIMBUS_ROLES_CONFIG_DIR selects another deployed scenario (default the gate's
+#              /etc/nimbus-lab/aio)
 # Any failing stage fails the run; a summary line per stage is printed at the end.
 set -uo pipefail
 
@@ -17,7 +21,7 @@ REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 readonly REPO
 readonly VENV="${NIMBUS_TEST_VENV:-$REPO/.venv}"
 readonly PY=/usr/bin/python3
-ALL_STAGES=(lint sanity unit bootstrap integration lab gate)
+ALL_STAGES=(lint sanity unit bootstrap integration lab gate roles)
 
 cd "$REPO" || exit 1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -131,6 +135,11 @@ stage_lab() {
 stage_gate() {
     ensure_lab_prerequisites gate &&
         "$VENV/bin/pytest" -q -s tests/integration/test_gate.py tests/integration/test_restarts.py
+}
+
+# After the gate: its aio lab is deployed and kept, so the role tests reuse it.
+stage_roles() {
+    bash tests/integration/roles/run.sh "${NIMBUS_ROLES_CONFIG_DIR:-/etc/nimbus-lab/aio}"
 }
 
 main() {
