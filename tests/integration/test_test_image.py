@@ -6,7 +6,8 @@ Needs root on a Debian 12/13 deployment host (apt, qemu-system-x86); run with
 ``pytest tests/integration/test_test_image.py`` (the ``integration`` stage of run-tests.sh does).
 KVM (``-cpu kvm64``) is used when /dev/kvm works; a KVM that cannot run the guest (nested
 hypervisors without "unrestricted guest" fail inside the boot loader) falls back to TCG, and the
-test says so. ``NIMBUS_TEST_IMAGE_ACCEL=kvm`` or ``tcg`` forces one. Images are cached in
+test says so; so does a KVM under which the guest's init has said nothing after two minutes.
+``NIMBUS_TEST_IMAGE_ACCEL=kvm`` or ``tcg`` forces one. Images are cached in
 ``NIMBUS_TEST_IMAGE_DIR`` (default: the script's own cache, /var/cache/nimbus/images).
 """
 
@@ -31,6 +32,7 @@ USER = "root"
 METADATA_HOSTNAME = "nimbus-md-vm.novalocal"
 DRIVE_HOSTNAME = "nimbus-cd-vm"
 BOOT_TIMEOUT = float(os.environ.get("NIMBUS_TEST_IMAGE_BOOT_TIMEOUT", "420"))
+KVM_PROBE = 120  # under KVM the init's first line comes within seconds, or KVM cannot run it
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="building the image needs root (apt)")
 
@@ -177,7 +179,15 @@ class Guest:
             if READY in self.text():
                 return time.monotonic() - self.started
             if "KVM internal error" in self.errors():
-                raise KvmBrokenError(self.errors().strip().splitlines()[0])
+                lines = self.errors().splitlines()
+                raise KvmBrokenError(next(x for x in lines if "KVM internal error" in x))
+            waited = time.monotonic() - self.started
+            if (
+                self.accel == "kvm"
+                and waited > KVM_PROBE
+                and "nimbus-test-image:" not in self.text()
+            ):
+                raise KvmBrokenError(f"the guest's init said nothing after {waited:.0f}s")
             if self.proc.poll() is not None:
                 pytest.fail(f"qemu exited ({self.proc.returncode}): {self.errors()}")
             time.sleep(0.5)
@@ -220,16 +230,21 @@ class KvmBrokenError(Exception):
     pass
 
 
+KVM_BROKEN: list[str] = []  # once KVM failed, later boots of this run go straight to TCG
+
+
 def boot(image: Path, work: Path, extra: list[str], net: str) -> tuple[Guest, float]:
     """Boot with KVM when it works (else TCG), wait for the ready line."""
     forced = os.environ.get("NIMBUS_TEST_IMAGE_ACCEL")
-    accels = [forced] if forced else (["kvm", "tcg"] if kvm_usable() else ["tcg"])
+    kvm = kvm_usable() and not KVM_BROKEN
+    accels = [forced] if forced else (["kvm", "tcg"] if kvm else ["tcg"])
     for accel in accels:
         guest = Guest(image, work, accel, extra, net)
         try:
             took = guest.wait_ready(BOOT_TIMEOUT)
         except KvmBrokenError as exc:
             guest.stop()
+            KVM_BROKEN.append(str(exc))
             print(f"KVM cannot run the guest on this machine ({exc}); falling back to TCG")
             continue
         except BaseException:

@@ -343,15 +343,26 @@ def test_udhcpc_deconfig(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "wget"),
+    ("args", "calls"),
     [
-        (["-s", "http://h/x"], "wget -q -O - http://h/x"),
-        (["-sf", "-m", "5", "-o", "out.txt", "http://h/x"], "wget -q -T 5 -O out.txt http://h/x"),
-        (["-H", "Accept: a", "http://h/x"], "wget -q --header Accept: a -O - http://h/x"),
+        (["-s", "http://h/x"], ["wget -q -O - http://h/x"]),
+        (
+            ["-sf", "-m", "5", "-o", "out.txt", "http://h/x"],
+            ["timeout 5 wget -q -O out.txt http://h/x"],
+        ),
+        (["-H", "Accept: a", "http://h/x"], ["wget -q --header Accept: a -O - http://h/x"]),
     ],
 )
-def test_curl_on_wget(tmp_path: Path, args: list[str], wget: str) -> None:
-    assert run_hook(tmp_path, bti.CURL, args, {}, "wget") == [wget]
+def test_curl_on_wget(tmp_path: Path, args: list[str], calls: list[str]) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "timeout").write_text(
+        f'#!/bin/sh\necho "timeout $1" >> {tmp_path / "t"}\nshift\nexec "$@"\n'
+    )
+    (bindir / "timeout").chmod(0o755)
+    wget = run_hook(tmp_path, bti.CURL, args, {}, "wget")
+    timeout = (tmp_path / "t").read_text().split() if (tmp_path / "t").exists() else []
+    assert [" ".join(timeout + wget)] == calls
 
 
 def test_sudo_runs_the_command(tmp_path: Path) -> None:
