@@ -184,6 +184,14 @@ def test_module_load_order(roots: list[str], order: list[str]) -> None:
     assert bti.module_load_order(roots, DEPENDS) == order
 
 
+def test_module_load_order_skips_builtin_modules() -> None:
+    # Debian 13's cloud kernel has virtio and virtio_pci built in: not in the package, no load.
+    depends = {"virtio_net": ["net_failover", "virtio", "virtio_ring"], "net_failover": []}
+    depends["virtio_ring"] = ["virtio"]
+    order = bti.module_load_order(["virtio_pci", "virtio_net"], depends, ["virtio", "virtio_pci"])
+    assert order == ["net_failover", "virtio_ring", "virtio_net"]
+
+
 @pytest.mark.parametrize(
     ("roots", "depends", "message"),
     [
