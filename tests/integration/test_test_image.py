@@ -120,7 +120,9 @@ def kvm_usable() -> bool:
 class Guest:
     """One qemu-system-x86_64 run of the image (on a throwaway overlay), serial in a file."""
 
-    def __init__(self, image: Path, work: Path, accel: str, extra: list[str], net: str) -> None:
+    def __init__(
+        self, image: Path, work: Path, accel: str, extra: list[str], net: str | None
+    ) -> None:
         self.work = work
         self.accel = accel
         self.console = work / f"console-{accel}.log"
@@ -154,10 +156,16 @@ class Guest:
             f"file:{self.console}",
             "-drive",
             f"file={overlay},if=virtio,format=qcow2",
-            "-netdev",
-            f"user,id=n0,{net},hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22",
-            "-device",
-            "virtio-net-pci,netdev=n0",
+            *(
+                [
+                    "-netdev",
+                    f"user,id=n0,{net},hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22",
+                    "-device",
+                    "virtio-net-pci,netdev=n0",
+                ]
+                if net is not None
+                else ["-nic", "none"]
+            ),
             *extra,
         ]
         print("$", " ".join(command))
@@ -233,7 +241,7 @@ class KvmBrokenError(Exception):
 KVM_BROKEN: list[str] = []  # once KVM failed, later boots of this run go straight to TCG
 
 
-def boot(image: Path, work: Path, extra: list[str], net: str) -> tuple[Guest, float]:
+def boot(image: Path, work: Path, extra: list[str], net: str | None) -> tuple[Guest, float]:
     """Boot with KVM when it works (else TCG), wait for the ready line."""
     forced = os.environ.get("NIMBUS_TEST_IMAGE_ACCEL")
     kvm = kvm_usable() and not KVM_BROKEN
@@ -353,5 +361,19 @@ def test_boots_with_key_from_config_drive(
         hostname, _, meta = result.stdout.partition("\n")
         assert hostname == DRIVE_HOSTNAME
         assert json.loads(meta)["hostname"] == DRIVE_HOSTNAME
+    finally:
+        guest.stop()
+
+
+def test_boots_without_nic_quickly(image: Path, tmp_path: Path) -> None:
+    # What Nova's healthcheck may boot before Neutron exists (--nic none): no DHCP, no
+    # metadata to wait for, the ready line all the same.
+    guest, _ = boot(image, tmp_path, [], None)
+    try:
+        console = guest.text()
+        assert "no network interface" in console
+        assert "no metadata service" not in console
+        assert "WARNING: no SSH key" in console
+        assert READY in console
     finally:
         guest.stop()
