@@ -54,7 +54,7 @@ options:
     elements: str
     default: []
 author:
-  - Nimbus developers
+  - Nimbus developers (@nimbus-cloud)
 """
 
 EXAMPLES = r"""

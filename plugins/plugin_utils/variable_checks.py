@@ -241,7 +241,7 @@ def parse_duration(value: Any) -> float | None:
 def _calendar_part_ok(part: str, low: int, high: int) -> bool:
     # "*", "5", "1,15", "1..5", "*/2", "0/15", with numbers in range.
     for item in part.split(","):
-        base, _, step = item.partition("/")
+        base, _slash, step = item.partition("/")
         if not base or (step and not step.isdigit()):
             return False
         for bound in base.split(".."):
@@ -566,7 +566,7 @@ def _suboption_problems(
             if sub.get("required"):
                 out.append((f"{label}.{key}", NOT_SET, "the key is required"))
             continue
-        ok, _ = coerce(item[key], sub.get("type", "str"))
+        ok, _typed = coerce(item[key], sub.get("type", "str"))
         if not ok:
             out.append(
                 (f"{label}.{key}", item[key], f"must be {TYPE_WORDS.get(sub.get('type', 'str'))}")

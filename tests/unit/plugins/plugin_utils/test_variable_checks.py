@@ -73,7 +73,7 @@ def test_constraints(case: dict[str, Any]) -> None:
 def test_origin_and_fix_name_the_file() -> None:
     opts = {"x_port": {"type": "int", sut.CHECK_KEY: "port"}}
     origin = "/etc/openstack_deploy/user_variables.yml"
-    (problem,), _ = sut.check_role("x", opts, {"x_port": 0}, HOST, {"x_port": origin})
+    (problem,), _missing = sut.check_role("x", opts, {"x_port": 0}, HOST, {"x_port": origin})
     assert problem.line() == (
         f"x_port (from {origin}) is 0: a TCP/UDP port is 1-65535; set x_port in {origin}"
     )
@@ -81,7 +81,7 @@ def test_origin_and_fix_name_the_file() -> None:
 
 def test_fix_of_a_command_line_value() -> None:
     opts = {"x_port": {"type": "int", sut.CHECK_KEY: "port"}}
-    (problem,), _ = sut.check_role("x", opts, {"x_port": "0"}, HOST, {"x_port": "-e"})
+    (problem,), _missing = sut.check_role("x", opts, {"x_port": "0"}, HOST, {"x_port": "-e"})
     assert (
         problem.line()
         == "x_port (from -e) is '0': a TCP/UDP port is 1-65535; change the -e value of x_port"
@@ -91,7 +91,7 @@ def test_fix_of_a_command_line_value() -> None:
 def test_fix_of_a_group_vars_value() -> None:
     opts = {"x_port": {"type": "int", sut.CHECK_KEY: "port"}}
     origin = "group_vars/all/x.yml"
-    (problem,), _ = sut.check_role("x", opts, {"x_port": 0}, HOST, {"x_port": origin})
+    (problem,), _missing = sut.check_role("x", opts, {"x_port": 0}, HOST, {"x_port": origin})
     assert problem.line().endswith(
         "set x_port in user_variables.yml (it wins over group_vars/all/x.yml)"
     )
@@ -116,7 +116,7 @@ def test_secrets_one_line_never_the_value() -> None:
     assert "70000" not in text and "s3cr3t" not in text
     assert text.startswith("dev1: 2 variable problems (nothing was changed):")
     # Not needed when the switch is off.
-    _, missing = sut.check_host({"x": opts}, {**values, "b_enabled": False}, HOST)
+    _problems, missing = sut.check_host({"x": opts}, {**values, "b_enabled": False}, HOST)
     assert missing == ["a_password"]
 
 
@@ -127,7 +127,7 @@ def test_port_clash_across_roles() -> None:
         "client": {"client_port": {"type": "int", sut.CHECK_KEY: "port"}},
     }
     values = {"one_port": 11211, "two_port": 11211, "client_port": 11211}
-    problems, _ = sut.check_host(roles, values, HOST)
+    problems, _missing = sut.check_host(roles, values, HOST)
     assert [p.line() for p in problems] == [
         "two_port is 11211: one_port listens on the same port on this host;"
         " give two_port or one_port another port"
@@ -137,7 +137,7 @@ def test_port_clash_across_roles() -> None:
 def test_every_problem_at_once() -> None:
     opts = options("memcached_server")
     values = {**spec_defaults(opts), "memcached_server_port": 0, "memcached_server_threads": 0}
-    problems, _ = sut.check_role("memcached_server", opts, values, HOST, {})
+    problems, _missing = sut.check_role("memcached_server", opts, values, HOST, {})
     assert sorted(p.variable for p in problems) == [
         "memcached_server_port",
         "memcached_server_threads",
@@ -160,7 +160,7 @@ def test_constraint_of_an_undeclared_variable_is_a_spec_error() -> None:
 def test_list_elements_and_suboptions() -> None:
     opts = options("openstack_hosts")
     bad = [{"name": "corp", "src": "/srv/ca.pem", "sorce": "x"}, {"src": "/srv/b.pem"}]
-    problems, _ = sut.check_role(
+    problems, _missing = sut.check_role(
         "openstack_hosts", opts, {"openstack_hosts_ca_certificates": bad}, HOST
     )
     lines = [p.line() for p in problems]
