@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # The role tests of tests/integration/roles/ against a deployed scenario (stage "roles" of
 # scripts/run-tests.sh runs them after the gate, on the gate's aio lab):
 #   tests/integration/roles/run.sh CONFIG_DIR [TEST...]
@@ -9,6 +9,8 @@
 #   keystone_day_two  a keystone.conf override restarts only keystone (keystone/day_two.sh)
 # Uses this checkout's openstack-ansible and collection (NIMBUS_COLLECTIONS, default .build).
 # Prints one line per test with its time; any failure fails the run.
+# The test_* functions are called by name (test_$t), which shellcheck cannot see.
+# shellcheck disable=SC2317
 set -uo pipefail
 
 CONFIG_DIR=${1:?usage: run.sh CONFIG_DIR [TEST...]}
