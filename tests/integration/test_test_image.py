@@ -83,7 +83,7 @@ def build(output_dir: Path) -> tuple[Path, str, float]:
 @pytest.fixture(scope="module")
 def image() -> Path:
     output_dir = Path(os.environ.get("NIMBUS_TEST_IMAGE_DIR", "/var/cache/nimbus/images"))
-    path, _, took = build(output_dir)
+    path, _output, took = build(output_dir)
     print(f"first build: {took:.1f}s, {path.stat().st_size / 1e6:.1f} MB")
     assert path.is_file()
     assert path.name.startswith("nimbus-test-image-")
@@ -291,7 +291,7 @@ def test_boots_with_key_from_metadata_service(
         "net=169.254.0.0/16,host=169.254.0.2,dhcpstart=169.254.0.15,"
         f"guestfwd=tcp:169.254.169.254:80-cmd:{sys.executable} {handler} {md}"
     )
-    guest, _ = boot(image, tmp_path, [], net)
+    guest, _took = boot(image, tmp_path, [], net)
     try:
         asked = (md / "requests.log").read_text().split()
         assert "/latest/meta-data/public-keys/0/openssh-key" in asked
@@ -349,7 +349,7 @@ def test_boots_with_key_from_config_drive(
     iso = make_config_drive(tmp_path, public)
     # As Nova attaches it on a pc machine: an IDE CD-ROM. No metadata service at all.
     extra = ["-drive", f"file={iso},if=ide,media=cdrom,format=raw,readonly=on"]
-    guest, _ = boot(image, tmp_path, extra, "net=10.0.2.0/24,restrict=on")
+    guest, _took = boot(image, tmp_path, extra, "net=10.0.2.0/24,restrict=on")
     try:
         assert "config drive" in guest.text()
         result = guest.ssh(
@@ -358,7 +358,7 @@ def test_boots_with_key_from_config_drive(
             "sudo mount -o ro $dev /mnt/cd && cat /mnt/cd/openstack/latest/meta_data.json",
         )
         assert result.returncode == 0, result.stderr
-        hostname, _, meta = result.stdout.partition("\n")
+        hostname, _sep, meta = result.stdout.partition("\n")
         assert hostname == DRIVE_HOSTNAME
         assert json.loads(meta)["hostname"] == DRIVE_HOSTNAME
     finally:
@@ -368,7 +368,7 @@ def test_boots_with_key_from_config_drive(
 def test_boots_without_nic_quickly(image: Path, tmp_path: Path) -> None:
     # What Nova's healthcheck may boot before Neutron exists (--nic none): no DHCP, no
     # metadata to wait for, the ready line all the same.
-    guest, _ = boot(image, tmp_path, [], None)
+    guest, _took = boot(image, tmp_path, [], None)
     try:
         console = guest.text()
         assert "no network interface" in console

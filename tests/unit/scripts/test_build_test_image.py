@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.machinery
 import importlib.util
 import os
+import shutil
 import stat
 import struct
 import subprocess
@@ -383,3 +384,16 @@ def test_syslinux_config_boots_with_both_consoles() -> None:
     assert bti.READY_LINE == "nimbus-test-image: ready"
     assert bti.READY_LINE in bti.READY
     assert os.path.basename("/etc/init.d/rcS") in bti.INITTAB
+
+
+@pytest.mark.parametrize("name", ["RCS", "SSHD", "READY", "UDHCPC_SCRIPT", "CURL", "SUDO"])
+def test_guest_scripts_are_shellcheck_clean(tmp_path: Path, name: str) -> None:
+    tool = shutil.which("shellcheck")
+    if tool is None:
+        pytest.skip("shellcheck is not installed (scripts/run-tests.sh installs it)")
+    script = tmp_path / name
+    script.write_text(getattr(bti, name))
+    result = subprocess.run(
+        [tool, "-s", "sh", str(script)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout
