@@ -6,7 +6,7 @@
 #   sanity     ansible-test sanity for the pinned ansible-core
 #   unit       pytest unit tests
 #   bootstrap  scripts/bootstrap-ansible.sh twice, the openstack-ansible wrapper, ansible-doc
-#   integration  plugin/role targets run against localhost
+#   integration  plugin/role targets run against localhost; the test image built and booted
 #   lab        the LXC lab: create, reach, destroy, machine left as it was
 #   gate       scripts/gate-check.sh aio (deploy, healthchecks, second pass changed=0), then
 #              proof that the gate fails on a stopped service and on a second-pass change
@@ -36,10 +36,11 @@ ensure_venv() {
     echo "$want" > "$stamp"
 }
 
-# OS tools the checks call: shellcheck (ansible-test sanity skips its shell check without it).
+# OS tools the checks call: shellcheck (ansible-test sanity skips its shell check without it);
+# qemu-system-x86, qemu-utils and xorriso boot the test image (tests/integration/test_test_image.py).
 ensure_os_tools() {
     local missing=() pkg
-    for pkg in shellcheck python3-venv; do
+    for pkg in shellcheck python3-venv qemu-system-x86 qemu-utils xorriso openssh-client; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$pkg")
     done
     [ "${#missing[@]}" -eq 0 ] && return 0
@@ -100,6 +101,8 @@ stage_integration() {
         say "integration target $(basename "$(dirname "$t")")"
         bash "$t" || rc=1
     done
+    say "the test image: build it, boot it with qemu, log in over SSH"
+    "$VENV/bin/pytest" -q -rs tests/integration/test_test_image.py || rc=1
     return "$rc"
 }
 
@@ -120,7 +123,7 @@ main() {
     for s in "${stages[@]}"; do
         declare -F "stage_$s" >/dev/null || { echo "unknown stage '$s'; stages: ${ALL_STAGES[*]}" >&2; exit 2; }
     done
-    ensure_os_tools || { echo "run-tests: could not install shellcheck/python3-venv with apt" >&2; exit 1; }
+    ensure_os_tools || { echo "run-tests: could not install the OS tools (shellcheck, python3-venv, qemu-system-x86, ...) with apt" >&2; exit 1; }
     ensure_venv || { echo "run-tests: could not build the test venv" >&2; exit 1; }
     collection_link
     export PATH="$VENV/bin:$PATH"
