@@ -114,7 +114,7 @@ stage_lab() {
 }
 
 stage_gate() {
-    "$VENV/bin/pytest" -q -s tests/integration/test_gate.py
+    "$VENV/bin/pytest" -q -s tests/integration/test_gate.py tests/integration/test_restarts.py
 }
 
 main() {
