@@ -5,7 +5,7 @@
 #
 # 1. bootstrap-ansible.sh, unless the Ansible runtime is installed already;
 # 2. the aio lab (tests/lab/lab.py create aio): one Debian 13 LXC system container, aio1,
-#    on br-mgmt/br-vxlan/br-storage, reachable over SSH from this machine;
+#    on br-mgmt/br-vxlan/br-storage/br-vlan, reachable over SSH from this machine;
 # 3. its configuration in /etc/openstack_deploy (openstack_user_config.yml, user_variables.yml
 #    with the lab's facts, user_secrets.yml with generated secrets), refusing to overwrite a
 #    configuration the lab did not write unless --force (or NIMBUS_AIO_FORCE=1);

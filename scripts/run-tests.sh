@@ -6,10 +6,14 @@
 #   sanity     ansible-test sanity for the pinned ansible-core
 #   unit       pytest unit tests
 #   bootstrap  scripts/bootstrap-ansible.sh twice, the openstack-ansible wrapper, ansible-doc
-#   integration  plugin/role targets run against localhost
+#   integration  plugin/role targets run against localhost; the test image built and booted
 #   lab        the LXC lab: create, reach, destroy, machine left as it was
 #   gate       scripts/gate-check.sh aio (deploy, healthchecks, second pass changed=0), then
 #              proof that the gate fails on a stopped service and on a second-pass change
+#   roles      tests/integration/roles/run.sh on the lab the gate left (db_setup, mq_setup,
+#              python_venv, systemd_service, haproxy_server, service_catalog, keystone day two);
+#              NIMBUS_ROLES_CONFIG_DIR selects another deployed scenario (default the gate's
+#              /etc/nimbus-lab/aio)
 # Any failing stage fails the run; a summary line per stage is printed at the end.
 set -uo pipefail
 
@@ -17,7 +21,7 @@ REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 readonly REPO
 readonly VENV="${NIMBUS_TEST_VENV:-$REPO/.venv}"
 readonly PY=/usr/bin/python3
-ALL_STAGES=(lint sanity unit bootstrap integration lab gate)
+ALL_STAGES=(lint sanity unit bootstrap integration lab gate roles)
 
 cd "$REPO" || exit 1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -48,9 +52,10 @@ ensure_packages() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-# OS tools the checks call: shellcheck (ansible-test sanity skips its shell check without it).
+# OS tools the checks call: shellcheck (ansible-test sanity skips its shell check without it);
+# qemu-system-x86, qemu-utils and xorriso boot the test image (tests/integration/test_test_image.py).
 ensure_os_tools() {
-    ensure_packages shellcheck python3-venv
+    ensure_packages shellcheck python3-venv qemu-system-x86 qemu-utils xorriso openssh-client
 }
 
 # What the lab and gate stages need beyond what tests/lab/lab.py installs itself: root (LXC),
@@ -117,6 +122,8 @@ stage_integration() {
         say "integration target $(basename "$(dirname "$t")")"
         bash "$t" || rc=1
     done
+    say "the test image: build it, boot it with qemu, log in over SSH"
+    "$VENV/bin/pytest" -q -rs tests/integration/test_test_image.py || rc=1
     return "$rc"
 }
 
@@ -130,7 +137,12 @@ stage_lab() {
 
 stage_gate() {
     ensure_lab_prerequisites gate &&
-        "$VENV/bin/pytest" -q -s tests/integration/test_gate.py
+        "$VENV/bin/pytest" -q -s tests/integration/test_gate.py tests/integration/test_restarts.py
+}
+
+# After the gate: its aio lab is deployed and kept, so the role tests reuse it.
+stage_roles() {
+    bash tests/integration/roles/run.sh "${NIMBUS_ROLES_CONFIG_DIR:-/etc/nimbus-lab/aio}"
 }
 
 main() {
@@ -139,7 +151,7 @@ main() {
     for s in "${stages[@]}"; do
         declare -F "stage_$s" >/dev/null || { echo "unknown stage '$s'; stages: ${ALL_STAGES[*]}" >&2; exit 2; }
     done
-    ensure_os_tools || { echo "run-tests: could not install shellcheck/python3-venv with apt" >&2; exit 1; }
+    ensure_os_tools || { echo "run-tests: could not install the OS tools (shellcheck, python3-venv, qemu-system-x86, ...) with apt" >&2; exit 1; }
     ensure_venv || { echo "run-tests: could not build the test venv" >&2; exit 1; }
     collection_link
     export PATH="$VENV/bin:$PATH"

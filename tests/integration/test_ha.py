@@ -318,3 +318,63 @@ def test_a_token_from_the_vip_validates_on_every_keystone_host() -> None:
             f"http://{address}:5000/v3/auth/tokens",
         )
         assert code.strip() == "200", f"{host} ({address}) rejected the token: HTTP {code}"
+
+
+POLL_SCRIPT = r"""
+. /root/openrc
+rm -f /root/nimbus-poll.log /root/nimbus-poll.stop
+while [ ! -e /root/nimbus-poll.stop ]; do
+  printf '{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"%s",
+    "domain":{"name":"Default"},"password":"%s"}}},"scope":{"project":{"name":"%s",
+    "domain":{"name":"Default"}}}}}' "$OS_USERNAME" "$OS_PASSWORD" "$OS_PROJECT_NAME" |
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 --cacert "$OS_CACERT" \
+      -H 'Content-Type: application/json' -d @- "$OS_AUTH_URL/auth/tokens" >> /root/nimbus-poll.log
+  sleep 0.2
+done
+"""
+
+
+def test_keystone_config_change_restarts_one_host_at_a_time_without_errors(tmp_path) -> None:
+    """A keystone.conf change restarts keystone host by host, each drained from HAProxy: a
+    client asking for tokens through the internal VIP all along sees no error."""
+    override = tmp_path / "override.yml"
+    override.write_text("keystone_keystone_conf_overrides: {DEFAULT: {max_param_size: 66}}\n")
+    poller = subprocess.Popen(
+        [
+            "lxc-attach",
+            "-n",
+            INFRA[0],
+            "--clear-env",
+            "--set-var",
+            PATH,
+            "--",
+            "sh",
+            "-c",
+            POLL_SCRIPT,
+        ]
+    )
+    env = {**os.environ, "OSA_CONFIG_DIR": str(CONFIG_DIR)}
+    try:
+        time.sleep(3)
+        for extra in (["-e", f"@{override}"], []):  # the change, then taking it back
+            run = subprocess.run(
+                ["openstack-ansible", "keystone.yml", "--tags", "keystone-config", *extra],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=1800,
+                check=False,
+            )
+            assert run.returncode == 0, run.stdout[-6000:]
+            batches = run.stdout.split("PLAY [Restart keystone where owed, host by host]")[1:]
+            restarted = [
+                b for b in batches if "TASK [nimbus.cloud.systemd_service : Restart the units" in b
+            ]
+            assert len(restarted) == len(INFRA), "expected one restart batch per keystone host"
+    finally:
+        must(INFRA[0], "touch", "/root/nimbus-poll.stop")
+        poller.wait(timeout=60)
+    codes = must(INFRA[0], "cat", "/root/nimbus-poll.log").split()
+    assert len(codes) >= 20, f"the client made only {len(codes)} requests"
+    failed = [c for c in codes if c != "201"]
+    assert not failed, f"{len(failed)} of {len(codes)} token requests failed: {sorted(set(failed))}"

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 LAB = REPO / "tests" / "lab" / "lab.py"
 VENV = Path(os.environ.get("NIMBUS_TEST_VENV", REPO / ".venv"))
 STATE = Path(os.environ.get("NIMBUS_LAB_STATE_DIR", "/var/lib/nimbus-lab")) / "state.json"
-AIO_ADDRESSES = ("172.29.236.100", "172.29.240.100", "172.29.244.100")
+AIO_ADDRESSES = ("172.29.236.100", "172.29.240.100", "172.29.244.100", "172.29.248.100")
 PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root")

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import segments
 from .errors import Collector
 from .loader import format_path
 from .names import did_you_mean, hostname_fix, hostname_problem, normalize_group
@@ -475,6 +476,44 @@ def _implicit_management(
     )
 
 
+def _check_segment_ranges(ctx: _Context, raw: list[Any]) -> None:
+    """Each provider network's ``range`` is 'first:last[,first:last]' within its type's ids,
+    and no two ranges share ids: VNIs of every tunnel type, VLANs of one physical network."""
+    base = (GLOBAL_OVERRIDES, PROVIDER_NETWORKS)
+    owned: dict[tuple[str, str], list[tuple[tuple[str, tuple[Any, ...]], tuple[int, int]]]] = {}
+    for position, item in enumerate(raw):
+        net = item.get("network") if isinstance(item, dict) else None
+        if not isinstance(net, dict) or net.get("range") is None:
+            continue
+        path = (*base, position, "network", "range")
+        kind = net.get("type") if isinstance(net.get("type"), str) else ""
+        ranges, problem = segments.parse_ranges(net["range"], kind)
+        if problem is not None:
+            ctx.add(
+                path,
+                problem,
+                "write 'first:last' ranges joined by commas, e.g. '101:200,301:400' "
+                "(VLAN ids 1-4094, GENEVE/VXLAN VNIs 1-16777215)",
+            )
+            continue
+        if kind in segments.TUNNEL_TYPES:
+            pool = ("tunnel", "VNIs")
+        elif kind == "vlan":
+            pool = (f"vlan {net.get('net_name')}", f"VLAN ids of {net.get('net_name')}")
+        else:
+            continue
+        label = f"{format_path((*base, position))} ({net.get('container_bridge')})"
+        owned.setdefault(pool, []).extend(((label, path), one) for one in ranges)
+    for (_, what), entries in owned.items():
+        for (first, _), (_, path), (start, end) in segments.overlaps(entries):
+            shared = str(start) if start == end else f"{start}:{end}"
+            ctx.add(
+                path,
+                f"claims {what} {shared}, as {first} does already.",
+                "give each provider network its own part of the range",
+            )
+
+
 def _parse_networks(
     ctx: _Context, overrides: dict[str, Any], cidrs: dict[str, IPNetwork], skeleton: Skeleton
 ) -> list[Network]:
@@ -507,6 +546,7 @@ def _parse_networks(
         networks.append(
             _parse_network(ctx, position, item["network"], cidrs, management_bridge, known)
         )
+    _check_segment_ranges(ctx, raw or [])
     if not any(net.is_management for net in networks):
         implicit = _implicit_management(ctx, cidrs, management_bridge, known)
         if implicit is not None:

@@ -23,6 +23,8 @@ from typing import Any
 from .errors import Problem
 from .loader import YamlFile
 from .names import did_you_mean, is_valid_group, normalize_group
+from .services import load as load_services
+from .services import shipped_services_file
 from .sources import ENV_D, Merged, load_mapping_files, merge_file, yaml_files
 
 COMPONENT = "component_skel"
@@ -190,7 +192,35 @@ def load_skeleton(
         merge_file(merged, _normalize_file(loaded))
     if problems:
         return None, problems
-    return _build(merged)
+    skeleton, problems = _build(merged)
+    if skeleton is not None:
+        problems = _apply_services(skeleton, shipped)
+    return (None if problems else skeleton), problems
+
+
+def _apply_services(skeleton: Skeleton, env_dir: Path) -> list[Problem]:
+    """Mark the components of every service descriptor deployed or not (services.py)."""
+    path = shipped_services_file(env_dir)
+    deployment, loaded, problems = load_services(path, path.parents[2] / "roles")
+    for component, deployed in deployment.components.items():
+        entry = skeleton.components.get(component)
+        if entry is None:
+            service = deployment.owner[component]
+            key = ("nimbus_services", service, "components")
+            line = loaded.line(key) if loaded is not None else None
+            hint = did_you_mean(component, skeleton.components)
+            problems.append(
+                Problem(
+                    str(path),
+                    line,
+                    ".".join(key),
+                    f"lists {component}, which no component_skel entry defines.{hint}",
+                    "name an env.d component (openstack-ansible-inventory list-groups --all)",
+                )
+            )
+            continue
+        entry[DEPLOYED_KEY] = deployed
+    return problems
 
 
 def _section(merged: Merged, name: str, problems: list[Problem]) -> dict[str, dict[str, Any]]:

@@ -19,8 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from . import system
-from .lxcconf import Caches, container_config, host_files, parent_dirs, rootfs_spec, writable_dir
+from .lxcconf import (
+    Caches,
+    container_config,
+    host_files,
+    network_lines,
+    parent_dirs,
+    rootfs_spec,
+    writable_dir,
+)
 from .model import (
     MGMT,
     NETWORKS_BY_BRIDGE,
@@ -41,7 +51,14 @@ from .network import (
     nat_rules,
     route_collisions,
 )
-from .osaconfig import MARKER, generated_files, known_hosts_line, plan_config_files
+from .osaconfig import (
+    MARKER,
+    Nic,
+    generated_files,
+    host_nics,
+    known_hosts_line,
+    plan_config_files,
+)
 from .rootfs import (
     DEFAULT_MIRROR,
     DEFAULT_SECURITY_MIRROR,
@@ -341,6 +358,7 @@ def make_container(
     scenario: Scenario,
     *,
     host: Host,
+    nics: list[Nic],
     base: Path,
     public_key: str,
     caches: Caches | None,
@@ -372,7 +390,12 @@ def make_container(
         (Path(caches.apt_archives) / host.name).mkdir(parents=True, exist_ok=True)
         Path(caches.pip).mkdir(parents=True, exist_ok=True)
     text = container_config(
-        host, scenario.name, rootfs_spec(str(base), str(lxc_dir), method), caches, COMMON_CONF
+        host,
+        nics,
+        scenario.name,
+        rootfs_spec(str(base), str(lxc_dir), method),
+        caches=caches,
+        common_conf=COMMON_CONF,
     )
     system.write_file(lxc_dir / "config", text, 0o640)
 
@@ -416,8 +439,30 @@ def remove_known_host(cfg: Settings, line: str) -> None:
         system.write_file(known, "".join(f"{entry}\n" for entry in kept), mode)
 
 
+def check_networks(
+    host: Host, lxc_dir: Path, nics: list[Nic], scenario: str, report: Report
+) -> None:
+    """Say so when a running host's interfaces are not the ones the inventory now wants."""
+    try:
+        text = (lxc_dir / "config").read_text()
+    except OSError:
+        return
+    have = [line for line in text.splitlines() if line.startswith("lxc.net.")]
+    if have != network_lines(nics):
+        report.note(
+            f"{host.name} has other interfaces or addresses than the inventory gives it now;"
+            f" apply them with: lab.py destroy {scenario} && lab.py create {scenario}"
+        )
+
+
 def ensure_hosts(
-    st: StateFile, scenario: Scenario, cfg: Settings, use_cache: bool, report: Report
+    st: StateFile,
+    scenario: Scenario,
+    *,
+    nics: dict[str, list[Nic]],
+    cfg: Settings,
+    use_cache: bool,
+    report: Report,
 ) -> None:
     record = st.data["scenarios"][scenario.name]
     hosts = record.setdefault("hosts", {})
@@ -430,6 +475,9 @@ def ensure_hosts(
     for host in scenario.hosts:
         state = system.lxc_state(host.name)
         if host.name in hosts and state is not None:
+            check_networks(
+                host, Path(hosts[host.name]["lxc_dir"]), nics[host.name], scenario.name, report
+            )
             if state != "RUNNING":
                 to_start.append(host)
             continue
@@ -451,7 +499,14 @@ def ensure_hosts(
         )
         for host in to_create:
             make_container(
-                st, scenario, host=host, base=base, public_key=public_key, caches=caches, cfg=cfg
+                st,
+                scenario,
+                host=host,
+                nics=nics[host.name],
+                base=base,
+                public_key=public_key,
+                caches=caches,
+                cfg=cfg,
             )
             to_start.append(host)
         ensure_dns(st, cfg, report)  # the new names resolve before the hosts boot
@@ -523,6 +578,26 @@ def write_config(config_dir: Path, plan: tuple[dict, list, dict], report: Report
     report.changed(f"wrote {secrets_file} (secrets generated)")
 
 
+def inventory_nics(scenario: Scenario, config_dir: Path) -> dict[str, list[Nic]]:
+    """Run the collection's inventory (its pure code) on the written configuration and turn
+    what it allocated into each host's interfaces: the lab configures the inventory's
+    addresses, it never decides them (the state is recorded in openstack_inventory.json)."""
+    plugin_utils = str(REPO / "plugins" / "plugin_utils")
+    if plugin_utils not in sys.path:
+        sys.path.insert(0, plugin_utils)
+    from inventory import InventoryError, StateError, generate  # noqa: PLC0415
+
+    path = config_dir / "openstack_user_config.yml"
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+        export = generate(config_dir, write=True).export()
+    except (OSError, yaml.YAMLError) as exc:
+        raise LabError(f"{path}: cannot read it: {exc}") from None
+    except (InventoryError, StateError) as exc:
+        raise LabError(f"{config_dir}: the inventory refuses the configuration:\n{exc}") from None
+    return host_nics(scenario, config, export)
+
+
 def cmd_create(args: argparse.Namespace, cfg: Settings) -> None:
     started = time.monotonic()
     scenario = load_scenario(scenario_path(args.scenario, SCENARIOS_DIR))
@@ -550,8 +625,9 @@ def cmd_create(args: argparse.Namespace, cfg: Settings) -> None:
         record["claims"] = claims(scenario)
         record["config_dir"] = str(config_dir)
         st.save()
-        ensure_hosts(st, scenario, cfg, use_cache, report)
         write_config(config_dir, plan, report)
+        nics = inventory_nics(scenario, config_dir)
+        ensure_hosts(st, scenario, nics=nics, cfg=cfg, use_cache=use_cache, report=report)
     took = time.monotonic() - started
     names = ", ".join(f"{h.name} {h.mgmt_address}" for h in scenario.hosts)
     if report.changes:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from .model import DEVICES, MGMT, NETWORKS_BY_BRIDGE, Host
+from .osaconfig import Nic
 
 CLONE_METHODS = ("overlay", "copy")
 
@@ -45,9 +46,18 @@ def rootfs_spec(base: str, lxc_dir: str, method: str) -> str:
 
 
 def container_config(
-    host: Host, scenario: str, rootfs: str, caches: Caches | None, common_conf: str
+    host: Host,
+    nics: list[Nic],
+    scenario: str,
+    rootfs: str,
+    *,
+    caches: Caches | None,
+    common_conf: str,
 ) -> str:
-    """The LXC config of one lab host: privileged, systemd-friendly, static addresses."""
+    """The LXC config of one lab host: privileged, systemd-friendly, static addresses.
+
+    NICS (osaconfig.host_nics) are the host's interfaces as the inventory wants them.
+    """
     lines = [
         f"# Lab host {host.name} of scenario {scenario}, written by tests/lab/lab.py.",
         f"# Do not edit: 'lab.py destroy {scenario}' removes it.",
@@ -60,22 +70,7 @@ def container_config(
         "lxc.autodev = 1",
         "lxc.start.auto = 0",
     ]
-    for index, (bridge, address) in enumerate(host.addresses.items()):
-        network = NETWORKS_BY_BRIDGE[bridge]
-        prefix = f"lxc.net.{index}"
-        lines += [
-            f"{prefix}.type = veth",
-            f"{prefix}.link = {bridge}",
-            # Inside, the interface carries the bridge's name, as on an OSA metal host.
-            f"{prefix}.name = {bridge}",
-            f"{prefix}.flags = up",
-            f"{prefix}.veth.pair = {veth_name(address)}",
-            f"{prefix}.hwaddr = {mac_address(address)}",
-            f"{prefix}.ipv4.address = {address}/{network.cidr.prefixlen}"
-            f" {network.cidr.broadcast_address}",
-        ]
-        if bridge == MGMT.bridge:
-            lines.append(f"{prefix}.ipv4.gateway = {network.gateway}")
+    lines += network_lines(nics)
     for device in host.devices:
         path, major, minor = DEVICES[device]
         lines += [
@@ -91,6 +86,30 @@ def container_config(
         ]
     lines += list(host.lxc_config)
     return "\n".join(lines) + "\n"
+
+
+def network_lines(nics: list[Nic]) -> list[str]:
+    """The ``lxc.net.*`` lines of a host's interfaces (br-mgmt first: the default route)."""
+    lines: list[str] = []
+    for index, nic in enumerate(nics):
+        network = NETWORKS_BY_BRIDGE[nic.bridge]
+        prefix = f"lxc.net.{index}"
+        lines += [
+            f"{prefix}.type = veth",
+            f"{prefix}.link = {nic.bridge}",
+            f"{prefix}.name = {nic.name}",
+            f"{prefix}.flags = up",
+            f"{prefix}.veth.pair = {veth_name(nic.slot_address)}",
+            f"{prefix}.hwaddr = {mac_address(nic.slot_address)}",
+        ]
+        if nic.address is not None:
+            lines.append(
+                f"{prefix}.ipv4.address = {nic.address}/{network.cidr.prefixlen}"
+                f" {network.cidr.broadcast_address}"
+            )
+        if nic.bridge == MGMT.bridge:
+            lines.append(f"{prefix}.ipv4.gateway = {network.gateway}")
+    return lines
 
 
 def host_files(host: Host, deploy_public_key: str, machine_id: str) -> dict[str, tuple[str, int]]:

@@ -6,7 +6,7 @@ A scenario is data only (``tests/lab/scenarios/<name>.yml``)::
     vips: {internal: 172.29.236.101, external: 172.29.236.102}
     hosts:
       aio1:
-        addresses: {br-mgmt: 172.29.236.100, br-vxlan: 172.29.240.100}
+        addresses: {br-mgmt: 172.29.236.100}   # tunnel/storage: the inventory's
         devices: [kvm, tun]
         groups: [shared-infra_hosts, identity_hosts]
         lxc_config: []            # optional extra raw LXC config lines
@@ -34,10 +34,11 @@ class ScenarioError(LabError):
 
 @dataclass(frozen=True)
 class LabNetwork:
-    """One lab bridge on the machine and the OSA network queue it carries."""
+    """One lab bridge on the machine and the OSA network queue it carries (None: no host
+    addresses, a provider network for Neutron)."""
 
     bridge: str
-    queue: str
+    queue: str | None
     cidr: ipaddress.IPv4Network
 
     @property
@@ -47,10 +48,14 @@ class LabNetwork:
 
 
 # The lab's networks (docs/architecture.md, "The lab"). Fixed: every scenario shares them.
+# A scenario gives each host its br-mgmt address; the inventory allocates the tunnel and
+# storage addresses (osaconfig.py confines it to the host slots of the scenario); br-vlan
+# carries Neutron's provider networks (floating IPs), the machine being their gateway.
 NETWORKS: tuple[LabNetwork, ...] = (
     LabNetwork("br-mgmt", "container", ipaddress.IPv4Network("172.29.236.0/22")),
     LabNetwork("br-vxlan", "tunnel", ipaddress.IPv4Network("172.29.240.0/22")),
     LabNetwork("br-storage", "storage", ipaddress.IPv4Network("172.29.244.0/22")),
+    LabNetwork("br-vlan", None, ipaddress.IPv4Network("172.29.248.0/22")),
 )
 MGMT = NETWORKS[0]
 NETWORKS_BY_BRIDGE: dict[str, LabNetwork] = {n.bridge: n for n in NETWORKS}
@@ -87,6 +92,12 @@ class Host:
         """The address Ansible reaches the host on."""
         return self.addresses[MGMT.bridge]
 
+    @property
+    def slot(self) -> int:
+        """The host's offset in the lab networks: its address on each of them, if it has one,
+        is the network address + slot (so scenarios never collide on a shared bridge)."""
+        return int(self.mgmt_address) - int(MGMT.cidr.network_address)
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -101,9 +112,8 @@ class Scenario:
 
     @property
     def bridges(self) -> tuple[str, ...]:
-        """The lab bridges this scenario's hosts attach to, in lab order."""
-        used = {bridge for host in self.hosts for bridge in host.addresses}
-        return tuple(n.bridge for n in NETWORKS if n.bridge in used)
+        """The lab bridges of this scenario's networks, in lab order (all of them)."""
+        return tuple(n.bridge for n in NETWORKS)
 
 
 def _fail(source: str, key: str, problem: str, fix: str) -> ScenarioError:
@@ -142,6 +152,39 @@ def _string_list(source: str, key: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _parse_addresses(source: str, key: str, raw: Any) -> dict[str, ipaddress.IPv4Address]:
+    """A host's addresses: its br-mgmt one only (the inventory allocates the others)."""
+    raw_addresses = raw
+    if not isinstance(raw_addresses, dict) or MGMT.bridge not in raw_addresses:
+        raise _fail(
+            source,
+            f"{key}.addresses",
+            f"missing the {MGMT.bridge} address",
+            f"Give at least {{{MGMT.bridge}: <address in {MGMT.cidr}>}}.",
+        )
+    addresses: dict[str, ipaddress.IPv4Address] = {}
+    for bridge, value in raw_addresses.items():
+        if bridge in NETWORKS_BY_BRIDGE and bridge != MGMT.bridge:
+            raise _fail(
+                source,
+                f"{key}.addresses.{bridge}",
+                "the inventory allocates this address (one source of truth: the lab configures"
+                " what openstack_inventory.json records)",
+                f"Remove it; give only {MGMT.bridge}.",
+            )
+        if bridge not in NETWORKS_BY_BRIDGE:
+            raise _fail(
+                source,
+                f"{key}.addresses.{bridge}",
+                "unknown lab bridge",
+                f"Give only {MGMT.bridge}.",
+            )
+        addresses[bridge] = _address(
+            source, f"{key}.addresses.{bridge}", value, NETWORKS_BY_BRIDGE[bridge]
+        )
+    return addresses
+
+
 def _parse_host(source: str, name: Any, data: Any) -> Host:
     key = f"hosts.{name}"
     if not isinstance(name, str) or not _NAME_RE.match(name):
@@ -161,28 +204,7 @@ def _parse_host(source: str, name: Any, data: Any) -> Host:
             "unknown key",
             f"Known keys: {', '.join(sorted(_HOST_KEYS))}.",
         )
-    raw_addresses = data.get("addresses")
-    if not isinstance(raw_addresses, dict) or MGMT.bridge not in raw_addresses:
-        raise _fail(
-            source,
-            f"{key}.addresses",
-            f"missing the {MGMT.bridge} address",
-            f"Give at least {{{MGMT.bridge}: <address in {MGMT.cidr}>}}.",
-        )
-    addresses: dict[str, ipaddress.IPv4Address] = {}
-    for bridge, value in raw_addresses.items():
-        if bridge not in NETWORKS_BY_BRIDGE:
-            raise _fail(
-                source,
-                f"{key}.addresses.{bridge}",
-                "unknown lab bridge",
-                f"Use one of {', '.join(NETWORKS_BY_BRIDGE)}.",
-            )
-        addresses[bridge] = _address(
-            source, f"{key}.addresses.{bridge}", value, NETWORKS_BY_BRIDGE[bridge]
-        )
-    # Lab order, whatever the file's order: br-mgmt first (it carries the default route).
-    addresses = {n.bridge: addresses[n.bridge] for n in NETWORKS if n.bridge in addresses}
+    addresses = _parse_addresses(source, key, data.get("addresses"))
     devices = _string_list(source, f"{key}.devices", data.get("devices"))
     for device in devices:
         if device not in DEVICES:

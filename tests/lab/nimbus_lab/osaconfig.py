@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from .model import GATEWAY_RANGE, LAB_RANGE, NETWORKS_BY_BRIDGE, Scenario
+from .model import (
+    GATEWAY_RANGE,
+    LAB_RANGE,
+    MGMT,
+    NETWORKS,
+    NETWORKS_BY_BRIDGE,
+    LabError,
+    LabNetwork,
+    Scenario,
+)
 
 # OSA provider network settings per lab bridge.
 _PROVIDER_NETWORKS: dict[str, dict[str, Any]] = {
@@ -38,6 +49,18 @@ _PROVIDER_NETWORKS: dict[str, dict[str, Any]] = {
         "type": "raw",
         "group_binds": ["glance_api", "cinder_api", "cinder_volume", "nova_compute"],
     },
+    # Neutron's provider network, as OSA's AIO: untagged (flat) and VLANs 101-200, 301-400 of
+    # physnet1 on the machine's br-vlan, whose address 172.29.248.1 is their gateway (NAT out).
+    # In a host, eth12 is the NIC on it, plugged into the OVS bridge br-vlan by the OVN roles.
+    "br-vlan": {
+        "container_bridge": "br-vlan",
+        "container_type": "veth",
+        "network_interface": "eth12",
+        "type": "vlan",
+        "range": "101:200,301:400",
+        "net_name": "physnet1",
+        "group_binds": ["neutron_ovn_controller"],
+    },
 }
 
 GENERATED_FILES = ("openstack_user_config.yml", "user_variables.yml", "lab-inventory.ini")
@@ -49,17 +72,48 @@ def _range(bridge: str, span: tuple[int, int]) -> str:
     return f"{base + span[0]},{base + span[1]}"
 
 
+def _interval_text(first: ipaddress.IPv4Address, last: ipaddress.IPv4Address) -> str:
+    return str(first) if first == last else f"{first},{last}"
+
+
+def slot_reservations(network: LabNetwork, slots: list[int]) -> list[str]:
+    """used_ips that leave the inventory only the scenario's host slots of NETWORK to give.
+
+    Other scenarios run on the same bridges with their own configuration directory, so each
+    scenario's inventory may allocate only its own hosts' slots: every usable address of the
+    network but network address + slot is reserved.
+    """
+    first = int(network.cidr.network_address) + 1
+    last = int(network.cidr.broadcast_address) - 1
+    reserved: list[str] = []
+    for slot in sorted(set(slots)):
+        address = int(network.cidr.network_address) + slot
+        if address > first:
+            reserved.append(
+                _interval_text(ipaddress.IPv4Address(first), ipaddress.IPv4Address(address - 1))
+            )
+        first = address + 1
+    if first <= last:
+        reserved.append(_interval_text(ipaddress.IPv4Address(first), ipaddress.IPv4Address(last)))
+    return reserved
+
+
 def user_config(scenario: Scenario) -> dict[str, Any]:
     """openstack_user_config.yml as data: networks, used_ips, VIPs, provider networks, groups."""
     bridges = scenario.bridges
+    addressed = [b for b in bridges if NETWORKS_BY_BRIDGE[b].queue is not None]
+    slots = [host.slot for host in scenario.hosts]
+    used_ips = [_range(MGMT.bridge, GATEWAY_RANGE), _range(MGMT.bridge, LAB_RANGE)]
+    for bridge in addressed:
+        if bridge != MGMT.bridge:
+            used_ips += slot_reservations(NETWORKS_BY_BRIDGE[bridge], slots)
     config: dict[str, Any] = {
         "cidr_networks": {
-            NETWORKS_BY_BRIDGE[b].queue: str(NETWORKS_BY_BRIDGE[b].cidr) for b in bridges
+            NETWORKS_BY_BRIDGE[b].queue: str(NETWORKS_BY_BRIDGE[b].cidr) for b in addressed
         },
-        # The gateway range, and the range where every lab scenario places hosts and VIPs
-        # (other scenarios may run on the same bridges at the same time).
-        "used_ips": [_range(b, GATEWAY_RANGE) for b in bridges]
-        + [_range(b, LAB_RANGE) for b in bridges],
+        # br-mgmt: the gateway range and the range where every lab scenario places hosts and
+        # VIPs. Other networks: everything but this scenario's host slots (slot_reservations).
+        "used_ips": used_ips,
         "global_overrides": {
             "internal_lb_vip_address": str(scenario.vips["internal"]),
             "external_lb_vip_address": str(scenario.vips["external"]),
@@ -164,6 +218,75 @@ def plan_config_files(
         to_write[name] = text
         written[name] = digest(text)
     return to_write, notes, {"scenario": scenario, "files": written}
+
+
+@dataclass(frozen=True)
+class Nic:
+    """One interface of a lab host on a lab bridge, as the inventory says it must be."""
+
+    bridge: str
+    name: str  # inside the host
+    address: ipaddress.IPv4Address | None  # None: no address (a provider network's NIC)
+    slot_address: ipaddress.IPv4Address  # network address + host slot: names its veth and MAC
+
+
+def _bound(network: dict[str, Any], groups: dict[str, Any], host: str) -> bool:
+    binds = network.get("group_binds") or []
+    return any(host in (groups.get(g) or {}).get("hosts", []) for g in binds)
+
+
+def host_nics(
+    scenario: Scenario, config: dict[str, Any], export: dict[str, Any]
+) -> dict[str, list[Nic]]:
+    """Each lab host's interfaces, from the inventory's export of the scenario's configuration.
+
+    br-mgmt always; a network with addresses (tunnel, storage) when the inventory gave the host
+    an address on it, which must be one of the scenario's slots there (else the configuration
+    no longer confines the inventory: LabError); a provider network without addresses (br-vlan) when
+    the host is in one of its group_binds. Interfaces carry the bridge's name, as on an OSA
+    metal host, except a provider network's NIC, named by its network_interface.
+    """
+    hostvars = export.get("_meta", {}).get("hostvars", {})
+    overrides = config.get("global_overrides") or {}
+    providers = [
+        item["network"]
+        for item in overrides.get("provider_networks") or []
+        if isinstance(item, dict)
+        and isinstance(item.get("network"), dict)
+        and item["network"].get("container_bridge") in NETWORKS_BY_BRIDGE
+    ]
+    slots = {host.slot for host in scenario.hosts}
+    result: dict[str, list[Nic]] = {}
+    for host in scenario.hosts:
+        networks = hostvars.get(host.name, {}).get("container_networks", {})
+        by_bridge = {
+            entry.get("bridge"): entry for entry in networks.values() if entry.get("address")
+        }
+        nics: list[Nic] = []
+        for network in NETWORKS:
+            slot_address = network.cidr.network_address + host.slot
+            if network is MGMT:
+                nics.append(Nic(MGMT.bridge, MGMT.bridge, host.mgmt_address, host.mgmt_address))
+            elif network.queue is not None and network.bridge in by_bridge:
+                address = ipaddress.IPv4Address(by_bridge[network.bridge]["address"])
+                if int(address) - int(network.cidr.network_address) not in slots:
+                    raise LabError(
+                        f"the inventory gave {host.name} {address} on {network.bridge}, outside"
+                        f" the slots of scenario {scenario.name} there: openstack_user_config.yml"
+                        " no longer reserves the other addresses (edited used_ips?); rewrite it"
+                        " with lab.py create --force-config"
+                    )
+                nics.append(Nic(network.bridge, network.bridge, address, address))
+            elif network.queue is None:
+                for provider in providers:
+                    if provider["container_bridge"] == network.bridge and _bound(
+                        provider, export, host.name
+                    ):
+                        name = provider.get("network_interface") or network.bridge
+                        nics.append(Nic(network.bridge, name, None, slot_address))
+                        break
+        result[host.name] = nics
+    return result
 
 
 def known_hosts_line(name: str, address: str, public_key: str) -> str:

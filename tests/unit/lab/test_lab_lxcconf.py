@@ -8,21 +8,32 @@ import pytest
 
 from ansible_collections.nimbus.cloud.tests.lab.nimbus_lab import lxcconf
 from ansible_collections.nimbus.cloud.tests.lab.nimbus_lab.model import Host
+from ansible_collections.nimbus.cloud.tests.lab.nimbus_lab.osaconfig import Nic
 
 A = ipaddress.IPv4Address
 HOST = Host(
     "aio1",
-    {"br-mgmt": A("172.29.236.100"), "br-vxlan": A("172.29.240.100")},
+    {"br-mgmt": A("172.29.236.100")},
     ("kvm", "tun"),
     ("identity_hosts",),
     ("lxc.environment = LAB=1",),
 )
+NICS = [
+    Nic("br-mgmt", "br-mgmt", A("172.29.236.100"), A("172.29.236.100")),
+    Nic("br-vxlan", "br-vxlan", A("172.29.240.100"), A("172.29.240.100")),
+    Nic("br-vlan", "eth12", None, A("172.29.248.100")),
+]
 CACHES = lxcconf.Caches("/var/cache/lab/apt-archives", "/var/cache/lab/pip")
 
 
 def config(caches=CACHES):
     return lxcconf.container_config(
-        HOST, "aio", "overlay:/base:/var/lib/lxc/aio1/delta0", caches, "/common.conf"
+        HOST,
+        NICS,
+        "aio",
+        "overlay:/base:/var/lib/lxc/aio1/delta0",
+        caches=caches,
+        common_conf="/common.conf",
     ).splitlines()
 
 
@@ -36,6 +47,15 @@ def test_networks_static_with_gateway_on_mgmt_only():
     assert "lxc.net.1.ipv4.address = 172.29.240.100/22 172.29.243.255" in lines
     assert not any(line.startswith("lxc.net.1.ipv4.gateway") for line in lines)
     assert "lxc.net.0.hwaddr = 02:4e:ac:1d:ec:64" in lines
+
+
+def test_provider_network_nic_has_no_address():
+    lines = config()
+    assert "lxc.net.2.link = br-vlan" in lines
+    assert "lxc.net.2.name = eth12" in lines
+    assert "lxc.net.2.veth.pair = lab248-100" in lines
+    assert "lxc.net.2.hwaddr = 02:4e:ac:1d:f8:64" in lines
+    assert not any(line.startswith("lxc.net.2.ipv4") for line in lines)
 
 
 def test_devices_allowed_and_bound():

@@ -46,7 +46,7 @@ def shipped():
 
 
 def test_shipped_scenarios_load():
-    assert set(shipped()) >= {"aio", "ha", "dev1", "dev2", "dev3"}
+    assert set(shipped()) >= {"aio", "ha", "dev1", "dev2", "dev3", "dev4", "dev6"}
 
 
 def test_shipped_scenarios_can_run_together():
@@ -58,11 +58,12 @@ def test_shipped_scenarios_can_run_together():
 
 def test_aio_and_dev_hosts_are_in_every_group_with_devices():
     scenarios = shipped()
-    for name in ("aio", "dev1", "dev2", "dev3"):
+    for name in ("aio", "dev1", "dev2", "dev3", "dev4", "dev6"):
         (host,) = scenarios[name].hosts
         assert set(host.groups) == ALL_GROUPS
         assert host.devices == ("kvm", "tun")
-        assert scenarios[name].bridges == ("br-mgmt", "br-vxlan", "br-storage")
+        assert scenarios[name].bridges == ("br-mgmt", "br-vxlan", "br-storage", "br-vlan")
+        assert list(host.addresses) == ["br-mgmt"], "the inventory allocates the others"
     assert scenarios["aio"].hosts[0].name == "aio1"
 
 

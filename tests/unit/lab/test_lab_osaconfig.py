@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.nimbus.cloud.plugins.plugin_utils import inventory
 from ansible_collections.nimbus.cloud.tests.lab.nimbus_lab import model, osaconfig
 
 DATA = Path(__file__).parent / "data"
@@ -36,18 +37,91 @@ def test_ha_groups():
     assert config["global_overrides"]["internal_lb_vip_address"] == "172.29.236.109"
 
 
-def test_mgmt_only_scenario_has_only_the_container_network():
-    only_mgmt = model.parse_scenario(
-        "x",
-        {
-            "vips": {"internal": "172.29.236.150", "external": "172.29.236.150"},
-            "hosts": {"h": {"addresses": {"br-mgmt": "172.29.236.151"}, "groups": ["a_hosts"]}},
-        },
-        "x.yml",
+@pytest.mark.parametrize(
+    ("slots", "expected"),
+    [
+        ([246], ["172.29.240.1,172.29.240.245", "172.29.240.247,172.29.243.254"]),
+        (
+            [121, 111, 112],
+            [
+                "172.29.240.1,172.29.240.110",
+                "172.29.240.113,172.29.240.120",
+                "172.29.240.122,172.29.243.254",
+            ],
+        ),
+        ([1], ["172.29.240.2,172.29.243.254"]),
+        ([2], ["172.29.240.1", "172.29.240.3,172.29.243.254"]),
+    ],
+)
+def test_slot_reservations_leave_only_the_scenarios_slots(slots, expected):
+    assert osaconfig.slot_reservations(model.NETWORKS_BY_BRIDGE["br-vxlan"], slots) == expected
+
+
+def test_provider_network_on_br_vlan():
+    config = osaconfig.user_config(scenario("dev6"))
+    (vlan,) = [
+        item["network"]
+        for item in config["global_overrides"]["provider_networks"]
+        if item["network"]["container_bridge"] == "br-vlan"
+    ]
+    assert vlan["net_name"] == "physnet1"
+    assert vlan["range"] == "101:200,301:400"
+    assert "ip_from_q" not in vlan, "hosts get no address on the provider network"
+    assert "provider" not in config["cidr_networks"]
+
+
+def _inventory(name, tmp_path):
+    """The real inventory (its pure code) on the configuration a scenario writes."""
+    chosen = scenario(name)
+    for file, text in osaconfig.generated_files(chosen).items():
+        (tmp_path / file).write_text(text)
+    export = inventory.generate(tmp_path, write=True).export()
+    return chosen, osaconfig.user_config(chosen), export
+
+
+@pytest.mark.parametrize("name", ["aio", "ha", "dev6"])
+def test_hosts_get_the_inventorys_addresses_in_their_slots(name, tmp_path):
+    chosen, config, export = _inventory(name, tmp_path)
+    nics = osaconfig.host_nics(chosen, config, export)
+    slots = {host.slot for host in chosen.hosts}
+    hostvars = export["_meta"]["hostvars"]
+    for host in chosen.hosts:
+        by_bridge = {nic.bridge: nic for nic in nics[host.name]}
+        assert list(by_bridge) == ["br-mgmt", "br-vxlan", "br-storage", "br-vlan"]
+        tunnel = by_bridge["br-vxlan"].address
+        assert str(tunnel) == hostvars[host.name]["tunnel_address"]
+        assert int(tunnel) - int(model.NETWORKS_BY_BRIDGE["br-vxlan"].cidr.network_address) in slots
+        assert by_bridge["br-vlan"].name == "eth12"
+        assert by_bridge["br-vlan"].address is None
+    state = (tmp_path / "openstack_inventory.json").read_text()
+    assert all(str(nic.address) in state for n in nics.values() for nic in n[1:3])
+
+
+def test_dev6_addresses(tmp_path):
+    chosen, config, export = _inventory("dev6", tmp_path)
+    (nics,) = osaconfig.host_nics(chosen, config, export).values()
+    assert [str(nic.address) for nic in nics] == [
+        "172.29.236.246",
+        "172.29.240.246",
+        "172.29.244.246",
+        "None",
+    ]
+
+
+def test_an_address_outside_the_slots_is_refused(tmp_path):
+    chosen, config, export = _inventory("dev6", tmp_path)
+    export["_meta"]["hostvars"]["dev6"]["container_networks"]["tunnel_address"]["address"] = (
+        "172.29.240.51"
     )
-    config = osaconfig.user_config(only_mgmt)
-    assert list(config["cidr_networks"]) == ["container"]
-    assert len(config["global_overrides"]["provider_networks"]) == 1
+    with pytest.raises(model.LabError, match=r"gave dev6 172\.29\.240\.51 on br-vxlan, outside"):
+        osaconfig.host_nics(chosen, config, export)
+
+
+def test_provider_network_nic_only_for_its_group_binds(tmp_path):
+    chosen, config, export = _inventory("dev6", tmp_path)
+    export["neutron_ovn_controller"]["hosts"] = []
+    (nics,) = osaconfig.host_nics(chosen, config, export).values()
+    assert [nic.bridge for nic in nics] == ["br-mgmt", "br-vxlan", "br-storage"]
 
 
 def test_user_variables_name_the_lab_facts():

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from inventory_helpers import STATE_SENTINEL, is_subset, load_table, write_case
+import yaml
+from inventory_helpers import REPO, STATE_SENTINEL, is_subset, load_table, write_case
 
 from ansible_collections.nimbus.cloud.plugins.plugin_utils import inventory as inv
 
@@ -35,10 +36,34 @@ def _get_path(document: Any, path: str) -> Any:
     return document
 
 
+# Components of the OpenStack services whose role has not landed (group_vars/all/services.yml):
+# the warnings about them change as roles land, so the cases leave them out.
+_SERVICES = yaml.safe_load((REPO / "group_vars/all/services.yml").read_text())["nimbus_services"]
+NOT_DEPLOYED = {
+    component
+    for entry in _SERVICES.values()
+    if not entry["deployed"]
+    for component in entry["components"]
+}
+
+
+def _case_warnings(warnings: list[str]) -> list[str]:
+    """The warnings, without those about services not deployed yet."""
+    kept = []
+    for warning in warnings:
+        named = warning.split("no Nimbus role deploys ", 1)[1:]
+        if named and set(named[0].split(" yet", 1)[0].split(", ")) <= NOT_DEPLOYED:
+            continue
+        kept.append(warning)
+    return kept
+
+
 @pytest.mark.parametrize("case", TABLE["valid"], ids=[case["id"] for case in TABLE["valid"]])
 def test_valid(case: dict[str, Any], tmp_path: Path) -> None:
     write_case(tmp_path, case, BASES)
     result = inv.generate(tmp_path)
+    warnings = _case_warnings(result.warnings)
+    all_vars = {**result.all_vars, inv.WARNINGS_VAR: warnings}
 
     for group, hosts in (case.get("groups") or {}).items():
         assert group in result.groups, f"group {group} missing"
@@ -48,16 +73,16 @@ def test_valid(case: dict[str, Any], tmp_path: Path) -> None:
     for host, keys in (case.get("absent_hostvars") or {}).items():
         for key in keys:
             assert key not in result.hostvars[host], (host, key)
-    assert is_subset(case.get("all_vars") or {}, result.all_vars), result.all_vars
+    assert is_subset(case.get("all_vars") or {}, all_vars), all_vars
     for path, expected in (case.get("paths") or {}).items():
-        document = {"all_vars": result.all_vars, "hostvars": result.hostvars}
+        document = {"all_vars": all_vars, "hostvars": result.hostvars}
         assert _get_path(document, path) == expected, path
     for text in case.get("warnings") or []:
-        assert any(text in warning for warning in result.warnings), (text, result.warnings)
+        assert any(text in warning for warning in warnings), (text, warnings)
     if case.get("no_warnings"):
-        assert result.warnings == []
+        assert warnings == []
     if "warning_count" in case:
-        assert len(result.warnings) == case["warning_count"], result.warnings
+        assert len(warnings) == case["warning_count"], warnings
     assert result.all_vars[inv.WARNINGS_VAR] == result.warnings
     if case.get("no_dashes"):
         assert not [name for name in result.groups if "-" in name]
