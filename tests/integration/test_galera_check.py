@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 LAB = os.environ.get("NIMBUS_TEST_GALERA_LAB", "")
@@ -69,19 +70,30 @@ def inventory() -> dict:
     return json.loads(result.stdout)
 
 
+def group_hosts(data: dict, group: str) -> list[str]:
+    """Hosts of GROUP in an ansible-inventory style export, through its children."""
+    entry = data.get(group, {})
+    hosts = list(entry.get("hosts", []))
+    for child in entry.get("children", []):
+        hosts += [h for h in group_hosts(data, child) if h not in hosts]
+    return hosts
+
+
 @pytest.fixture(scope="module")
 def lab() -> dict:
     data = inventory()
     hostvars = data["_meta"]["hostvars"]
-    galera = data["galera_all"]["hosts"]
-    haproxy = data["haproxy_all"]["hosts"]
+    galera = group_hosts(data, "galera_all")
+    haproxy = group_hosts(data, "haproxy_all")
     assert galera, f"no galera_all host in {CONFIG_DIR}"
     assert haproxy, f"no haproxy_all host in {CONFIG_DIR}"
     return {
         "galera": galera,
         "haproxy": haproxy,
         "address": {h: hostvars[h]["management_address"] for h in galera},
-        "vip": hostvars[galera[0]]["internal_lb_vip_address"],
+        "vip": yaml.safe_load((CONFIG_DIR / "openstack_user_config.yml").read_text())[
+            "global_overrides"
+        ]["internal_lb_vip_address"],
     }
 
 
