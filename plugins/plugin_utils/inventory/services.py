@@ -32,6 +32,7 @@ from .loader import YamlFile, load_yaml
 VARIABLE = "nimbus_services"
 KEYS = (
     "deployed",
+    "held_back",
     "role",
     "components",
     "group",
@@ -90,6 +91,13 @@ def _check_entry(name: str, entry: Mapping[str, Any]) -> list[tuple[Any, str, st
             found.append(((name, key), "is missing.", f"add {key} to the descriptor"))
     if "deployed" in entry and not isinstance(entry["deployed"], bool):
         found.append(((name, "deployed"), "must be true or false.", "write true or false"))
+    held_back = entry.get("held_back")
+    if held_back is not None and (not isinstance(held_back, str) or not held_back.strip()):
+        found.append(((name, "held_back"), "must say why.", "write the reason as a sentence"))
+    if held_back is not None and entry.get("deployed") is True:
+        found.append(
+            ((name, "held_back"), "contradicts deployed: true.", "remove held_back or deploy it")
+        )
     for key in ("role", "group", "wheels"):
         if key in entry and entry[key] is not None and not isinstance(entry[key], str):
             found.append(((name, key), "must be a string.", f"write the {key} as a name"))

@@ -83,7 +83,10 @@ def test_shipped_descriptors_are_valid() -> None:
 def test_shipped_descriptor_matches_the_collection(name: str) -> None:
     entry = SHIPPED[name]
     has_role = (REPO / "roles" / entry["role"] / "tasks").is_dir()
-    assert entry["deployed"] == has_role, "deployed must be true exactly when the role exists"
+    if entry.get("held_back"):  # a role that exists but is not switched on yet, and why
+        assert has_role and not entry["deployed"]
+    else:
+        assert entry["deployed"] == has_role, "deployed must be true when the role exists"
     wheels = entry.get("wheels", name)
     if wheels is not None:
         assert (REPO / "requirements/services" / f"{wheels}.txt").is_file()
