@@ -80,6 +80,18 @@ def check(services: Any) -> list[tuple[tuple[Any, ...], str, str]]:
     return found
 
 
+def _check_held_back(name: str, entry: Mapping[str, Any]) -> list[tuple[Any, str, str]]:
+    """held_back: why a service whose role exists is not deployed yet."""
+    held_back = entry.get("held_back")
+    if held_back is None:
+        return []
+    if not isinstance(held_back, str) or not held_back.strip():
+        return [((name, "held_back"), "must say why.", "write the reason as a sentence")]
+    if entry.get("deployed") is True:
+        return [((name, "held_back"), "contradicts deployed: true.", "remove held_back")]
+    return []
+
+
 def _check_entry(name: str, entry: Mapping[str, Any]) -> list[tuple[Any, str, str]]:
     """The keys of one descriptor."""
     found: list[tuple[Any, str, str]] = []
@@ -91,13 +103,7 @@ def _check_entry(name: str, entry: Mapping[str, Any]) -> list[tuple[Any, str, st
             found.append(((name, key), "is missing.", f"add {key} to the descriptor"))
     if "deployed" in entry and not isinstance(entry["deployed"], bool):
         found.append(((name, "deployed"), "must be true or false.", "write true or false"))
-    held_back = entry.get("held_back")
-    if held_back is not None and (not isinstance(held_back, str) or not held_back.strip()):
-        found.append(((name, "held_back"), "must say why.", "write the reason as a sentence"))
-    if held_back is not None and entry.get("deployed") is True:
-        found.append(
-            ((name, "held_back"), "contradicts deployed: true.", "remove held_back or deploy it")
-        )
+    found.extend(_check_held_back(name, entry))
     for key in ("role", "group", "wheels"):
         if key in entry and entry[key] is not None and not isinstance(entry[key], str):
             found.append(((name, key), "must be a string.", f"write the {key} as a name"))
