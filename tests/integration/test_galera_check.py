@@ -147,7 +147,7 @@ def vip_member(lab: dict, via: str) -> str:
 
 def monitoring_password() -> str:
     for line in (CONFIG_DIR / "user_secrets.yml").read_text().splitlines():
-        key, _, value = line.partition(":")
+        key, _sep, value = line.partition(":")
         if key.strip() == "galera_monitoring_user_password":
             return value.strip().strip("'\"")
     pytest.fail(f"no galera_monitoring_user_password in {CONFIG_DIR}/user_secrets.yml")
@@ -165,7 +165,7 @@ def desynced(lab: dict) -> Iterator[str]:
 
 def test_check_answers_200_on_every_member(lab: dict) -> None:
     answers = {h: check(lab["address"][h]) for h in lab["galera"]}
-    assert all(code == 200 for code, _ in answers.values()), answers
+    assert all(code == 200 for code, _body in answers.values()), answers
     for host in lab["haproxy"]:
         for member in lab["galera"]:
             assert backend_state(host, member) == "UP", f"{host}: {member}"

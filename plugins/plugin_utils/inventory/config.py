@@ -504,8 +504,8 @@ def _check_segment_ranges(ctx: _Context, raw: list[Any]) -> None:
             continue
         label = f"{format_path((*base, position))} ({net.get('container_bridge')})"
         owned.setdefault(pool, []).extend(((label, path), one) for one in ranges)
-    for (_, what), entries in owned.items():
-        for (first, _), (_, path), (start, end) in segments.overlaps(entries):
+    for (_pool_kind, what), entries in owned.items():
+        for (first, _first_path), (_label, path), (start, end) in segments.overlaps(entries):
             shared = str(start) if start == end else f"{start}:{end}"
             ctx.add(
                 path,

@@ -99,7 +99,7 @@ def test_hosts_get_the_inventorys_addresses_in_their_slots(name, tmp_path):
 
 def test_dev6_addresses(tmp_path):
     chosen, config, export = _inventory("dev6", tmp_path)
-    (nics,) = osaconfig.host_nics(chosen, config, export).values()
+    nics = next(iter(osaconfig.host_nics(chosen, config, export).values()))
     assert [str(nic.address) for nic in nics] == [
         "172.29.236.246",
         "172.29.240.246",
@@ -120,7 +120,7 @@ def test_an_address_outside_the_slots_is_refused(tmp_path):
 def test_provider_network_nic_only_for_its_group_binds(tmp_path):
     chosen, config, export = _inventory("dev6", tmp_path)
     export["neutron_ovn_controller"]["hosts"] = []
-    (nics,) = osaconfig.host_nics(chosen, config, export).values()
+    nics = next(iter(osaconfig.host_nics(chosen, config, export).values()))
     assert [nic.bridge for nic in nics] == ["br-mgmt", "br-vxlan", "br-storage"]
 
 

@@ -31,7 +31,7 @@ def test_decide(case: dict[str, Any]) -> None:
 
 def test_response_is_complete_http() -> None:
     raw = check.response(503, "not Synced")
-    head, _, body = raw.partition(b"\r\n\r\n")
+    head, _sep, body = raw.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
     assert lines[0] == "HTTP/1.0 503 Service Unavailable"
     assert f"Content-Length: {len(body)}" in lines

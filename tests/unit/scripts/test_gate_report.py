@@ -116,7 +116,7 @@ def test_no_op_pass_is_null_without_a_second_pass(
     run_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (run_dir / "2-setup_hosts.json").unlink()
-    code, report, _ = run(run_dir, capsys)
+    code, report, _out = run(run_dir, capsys)
     assert code == 0
     assert report["no_op_pass"] is None
 
@@ -217,7 +217,7 @@ def test_failed_host_fails_even_if_every_step_says_ok(
     data = json.loads((run_dir / "1-setup_hosts.json").read_text())
     data["stats"]["aio1"][key] = 1
     (run_dir / "1-setup_hosts.json").write_text(json.dumps(data))
-    code, report, _ = run(run_dir, capsys)
+    code, report, _out = run(run_dir, capsys)
     assert code == 1
     assert report["failure"].startswith("setup_hosts.yml (pass 1): aio1 failures=")
     assert f"{key}=1" in report["failure"]
@@ -228,7 +228,7 @@ def test_playbook_that_ran_on_no_host_fails(
 ) -> None:
     empty = {"playbook": "healthcheck_hosts.yml", "duration": 0.4, "stats": {}, "tasks": []}
     (run_dir / "0-healthcheck-hosts.json").write_text(json.dumps(empty))
-    code, report, _ = run(run_dir, capsys)
+    code, report, _out = run(run_dir, capsys)
     assert code == 1
     assert report["failure"] == (
         "healthcheck_hosts.yml (pass 0) ran on no host: nothing was checked"
@@ -238,7 +238,7 @@ def test_playbook_that_ran_on_no_host_fails(
 def test_failed_step_message_comes_first(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (run_dir / "steps.tsv").write_text("deploy\tfailed\t3\t\n")
     (run_dir / "2-setup_hosts.json").unlink()
-    code, report, _ = run(run_dir, capsys)
+    code, report, _out = run(run_dir, capsys)
     assert code == 1
     assert report["failure"] == "step 'deploy' failed"
 
