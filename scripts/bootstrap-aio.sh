@@ -79,6 +79,8 @@ create_lab() {
     local args=(create aio --config-dir "$CONFIG_DIR")
     [ "$force" = 1 ] && args+=(--force-config)
     /usr/bin/python3 "$REPO/tests/lab/lab.py" "${args[@]}"
+    step="build the project's test image (the aio uploads it: openstack_user_image)"
+    "$REPO/scripts/build-test-image"
 }
 
 next_steps() {

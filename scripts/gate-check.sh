@@ -113,7 +113,11 @@ verify_timings() {
 }
 
 step_bootstrap()   { run_limited bootstrap bootstrap-ansible "$REPO/scripts/bootstrap-ansible.sh"; }
-step_lab()         { run_limited lab "create $scenario" /usr/bin/python3 "$REPO/tests/lab/lab.py" create "$scenario" --config-dir "$CONFIG_DIR"; }
+# The lab, and the project's test image its scenarios upload (openstack_user_image).
+step_lab() {
+    run_limited lab "create $scenario" /usr/bin/python3 "$REPO/tests/lab/lab.py" create "$scenario" --config-dir "$CONFIG_DIR" &&
+        run_limited lab "build the test image" "$REPO/scripts/build-test-image"
+}
 step_deploy() {
     playbooks deploy 1 "${SETUP_PLAYBOOKS[@]}" &&
         verify_timings deploy "${expected_timings[@]}"

@@ -128,11 +128,15 @@ def test_user_variables_name_the_lab_facts():
     text = osaconfig.user_variables_text(scenario("aio"))
     assert "# Lab facts" in text
     assert "#   - nova_libvirt_cpu_model" in text
-    assert yaml.safe_load(text) == {
+    values = yaml.safe_load(text)
+    assert {name: values[name] for name in list(values)[:3]} == {
         "neutron_ovs_datapath_type": "netdev",
         "nova_libvirt_cpu_mode": "custom",
         "nova_libvirt_cpu_model": "kvm64",
     }
+    # The day-one resources of the aio (openstack-resources.yml): the demo project, the test image.
+    assert values["openstack_user_identity"]["projects"][0]["name"] == "demo"
+    assert values["openstack_user_image"]["images"][0]["file"].endswith("nimbus-test-image.qcow2")
 
 
 def test_inventory():
