@@ -4,17 +4,9 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "${here}/../../../.." && pwd)"
-playbook_bin="${ANSIBLE_PLAYBOOK:-${repo}/.venv/bin/ansible-playbook}"
-
-# The collection is loaded from <repo>/.build/ansible_collections/nimbus/cloud -> <repo>.
-if [[ -z "${ANSIBLE_COLLECTIONS_PATH:-}" ]]; then
-    mkdir -p "${repo}/.build/ansible_collections/nimbus"
-    [[ -e "${repo}/.build/ansible_collections/nimbus/cloud" ]] ||
-        ln -s "${repo}" "${repo}/.build/ansible_collections/nimbus/cloud"
-    export ANSIBLE_COLLECTIONS_PATH="${repo}/.build"
-fi
-export ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_STDOUT_CALLBACK=default
+# Sets repo and playbook_bin, the collection path and plain output.
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "${here}/../lib.sh"
 
 workdir="$(mktemp -d)"
 trap 'rm -rf -- "${workdir}"' EXIT

@@ -1,0 +1,56 @@
+"""Table tests of plugins/plugin_utils/catalog_digest.py: one row per case in cases.yml."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from ansible_collections.nimbus.cloud.plugins.plugin_utils.catalog_digest import (
+    digest,
+    password_fingerprint,
+)
+
+CASES = yaml.safe_load((Path(__file__).parent / "cases.yml").read_text(encoding="utf-8"))
+BASE = CASES["base"]
+
+
+def _entry(case: dict[str, Any]) -> dict[str, Any]:
+    entry = copy.deepcopy(BASE)
+    entry.update(copy.deepcopy(case.get("set", {})))
+    for key in case.get("unset", []):
+        entry.pop(key)
+    return entry
+
+
+@pytest.mark.parametrize("case", CASES["digest"], ids=[c["id"] for c in CASES["digest"]])
+def test_digest(case: dict[str, Any]) -> None:
+    entry = _entry(case)
+    if case["expect"] == "error":
+        with pytest.raises((TypeError, ValueError), match=re.escape(case["error"])):
+            digest(entry)
+        return
+    got = digest(entry)
+    assert re.fullmatch(r"[0-9a-f]{64}", got)
+    assert (got == digest(BASE)) is (case["expect"] == "same")
+
+
+def test_password_never_in_clear() -> None:
+    entry = copy.deepcopy(BASE)
+    assert BASE["password"] not in digest(entry)
+    assert digest(entry) == digest(copy.deepcopy(BASE))
+
+
+@pytest.mark.parametrize("case", CASES["fingerprint"], ids=[c["id"] for c in CASES["fingerprint"]])
+def test_fingerprint(case: dict[str, Any]) -> None:
+    got = password_fingerprint(case["password"], case["domain"], case["user"])
+    if "expected" in case:
+        assert got == case["expected"]
+    other = case.get("differs_from")
+    if other:
+        assert got != password_fingerprint(other["password"], other["domain"], other["user"])
+        assert case["password"] not in got
