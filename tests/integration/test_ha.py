@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,6 +32,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+REPO = Path(__file__).resolve().parents[2]
+# This checkout's wrapper, not whichever openstack-ansible is on PATH: the tests exercise the
+# code they ship with (the collection under NIMBUS_COLLECTIONS, as for the wrapper itself).
+OSA = REPO / "scripts" / "openstack-ansible"
 CONFIG_DIR = Path(os.environ.get("NIMBUS_HA_CONFIG_DIR", "/etc/nimbus-lab/ha"))
 INFRA = tuple(os.environ.get("NIMBUS_HA_INFRA_HOSTS", "infra1,infra2,infra3").split(","))
 FAILOVER_S = float(os.environ.get("NIMBUS_HA_FAILOVER_S", "5"))
@@ -49,10 +54,14 @@ pytestmark = [
 ]
 
 
-def in_host(host: str, *command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run COMMAND inside lab host HOST; never raises on a non-zero exit."""
+def in_host(
+    host: str, *command: str, timeout: float = 60, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run COMMAND inside lab host HOST (STDIN on its standard input); never raises on a
+    non-zero exit."""
     return subprocess.run(
         ["lxc-attach", "-n", host, "--clear-env", "--set-var", PATH, "--", *command],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -60,9 +69,9 @@ def in_host(host: str, *command: str, timeout: float = 60) -> subprocess.Complet
     )
 
 
-def must(host: str, *command: str, timeout: float = 60) -> str:
+def must(host: str, *command: str, timeout: float = 60, stdin: str | None = None) -> str:
     """Run COMMAND inside HOST and return its stdout; fail the test with its output if it fails."""
-    result = in_host(host, *command, timeout=timeout)
+    result = in_host(host, *command, timeout=timeout, stdin=stdin)
     if result.returncode != 0:
         pytest.fail(
             f"{host}: {' '.join(command)} exited {result.returncode}:\n"
@@ -136,6 +145,25 @@ def wait_synced(host: str, size: int, timeout: float = 300) -> None:
 
     ok, took = wait_for(synced, timeout, interval=2)
     assert ok, f"{host}: not Synced in a Primary component of {size} after {took:.0f}s"
+
+
+def openstack_ansible(*args: str, timeout: float = 1800) -> subprocess.CompletedProcess[str]:
+    """Run this checkout's openstack-ansible on the scenario; fail the test if it fails."""
+    started = time.monotonic()
+    run = subprocess.run(
+        [str(OSA), *args],
+        env={**os.environ, "OSA_CONFIG_DIR": str(CONFIG_DIR)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    print(
+        f"openstack-ansible {' '.join(args)}: exit {run.returncode} in "
+        f"{time.monotonic() - started:.0f}s"
+    )
+    assert run.returncode == 0, f"openstack-ansible {' '.join(args)}:\n{run.stdout[-6000:]}"
+    return run
 
 
 # --- steady state --------------------------------------------------------------------------
@@ -238,34 +266,22 @@ def monitoring_password() -> str:
         pytest.fail(f"cannot read galera_monitoring_user_password from {path}: {error}")
 
 
-def vip_sql_host(client: str, vip: str, password: str) -> str:
-    """The Galera member that answers on VIP:3306 (asked from CLIENT), or '' when none does."""
+def vip_sql(client: str, vip: str, user: str, password: str, statement: str) -> str | None:
+    """Run STATEMENT as USER on VIP:3306 from host CLIENT; its output, None when it fails."""
     # The password goes in on stdin, so it shows in no process list.
     script = (
-        'read -r MYSQL_PWD; export MYSQL_PWD; exec mariadb -h "$0" -u monitoring'
-        " --connect-timeout=1 --batch --skip-column-names -e 'SELECT @@hostname'"
+        'read -r MYSQL_PWD; export MYSQL_PWD; exec mariadb -h "$0" -u "$1"'
+        ' --connect-timeout=1 --batch --skip-column-names -e "$2"'
     )
-    result = subprocess.run(
-        [
-            "lxc-attach",
-            "-n",
-            client,
-            "--clear-env",
-            "--set-var",
-            PATH,
-            "--",
-            "sh",
-            "-c",
-            script,
-            vip,
-        ],
-        input=password + "\n",
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
+    result = in_host(
+        client, "sh", "-c", script, vip, user, statement, timeout=30, stdin=password + "\n"
     )
-    return result.stdout.strip() if result.returncode == 0 else ""
+    return result.stdout if result.returncode == 0 else None
+
+
+def vip_sql_host(client: str, vip: str, password: str) -> str:
+    """The Galera member that answers on VIP:3306 (asked from CLIENT), or '' when none does."""
+    return (vip_sql(client, vip, "monitoring", password, "SELECT @@hostname") or "").strip()
 
 
 def test_galera_on_the_vip_moves_to_another_member(
@@ -353,19 +369,10 @@ def test_keystone_config_change_restarts_one_host_at_a_time_without_errors(tmp_p
             POLL_SCRIPT,
         ]
     )
-    env = {**os.environ, "OSA_CONFIG_DIR": str(CONFIG_DIR)}
     try:
         time.sleep(3)
         for extra in (["-e", f"@{override}"], []):  # the change, then taking it back
-            run = subprocess.run(
-                ["openstack-ansible", "keystone.yml", "--tags", "keystone-config", *extra],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=1800,
-                check=False,
-            )
-            assert run.returncode == 0, run.stdout[-6000:]
+            run = openstack_ansible("keystone.yml", "--tags", "keystone-config", *extra)
             batches = run.stdout.split("PLAY [Restart keystone where owed, host by host]")[1:]
             restarted = [
                 b for b in batches if "TASK [nimbus.cloud.systemd_service : Restart the units" in b
@@ -378,3 +385,309 @@ def test_keystone_config_change_restarts_one_host_at_a_time_without_errors(tmp_p
     assert len(codes) >= 20, f"the client made only {len(codes)} requests"
     failed = [c for c in codes if c != "201"]
     assert not failed, f"{len(failed)} of {len(codes)} token requests failed: {sorted(set(failed))}"
+
+
+# --- faults: a member lost and given back by the playbooks ---------------------------------
+# Each test takes one member away the way a failure would (its data wiped, its process
+# killed, its host gone), checks that the others keep serving, and brings it back with the
+# playbook an operator would run, checking that nothing the cluster held was lost.
+
+RABBIT_VHOST = "nimbus_fault_test"
+RABBIT_USER = "nimbus_fault_test"
+RABBIT_QUEUE = "nimbus_fault_queue"
+RABBIT_BODY = "published before a member was wiped"
+RABBIT_DATA = "/var/lib/rabbitmq/mnesia"
+
+
+def management_address(host: str) -> str:
+    out = must(host, "ip", "-o", "-4", "addr", "show", "br-mgmt")
+    return out.split()[3].split("/")[0]
+
+
+def rabbit_names(host: str, report: str, key: str) -> set[str]:
+    """One column (KEY) of `rabbitmqctl REPORT` on HOST, e.g. list_users user."""
+    out = must(host, "rabbitmqctl", "--quiet", "--formatter", "json", report, timeout=120)
+    return {str(row[key]) for row in json.loads(out)}
+
+
+def rabbit_running_nodes(host: str) -> list[str]:
+    result = in_host(host, "rabbitmqctl", "--quiet", "--formatter", "json", "cluster_status")
+    if result.returncode != 0:
+        return []
+    return sorted(json.loads(result.stdout).get("running_nodes", []))
+
+
+def rabbit_api(host: str, password: str, method: str, path: str, body: dict) -> tuple[int, str]:
+    """HTTP status and body of a management API call on HOST as the test user; the
+    credentials go to curl on stdin (-K -), never on a command line."""
+    config = f'user = "{RABBIT_USER}:{password}"\n'
+    url = f"http://{management_address(host)}:15672{path}"
+    out = must(
+        host,
+        "curl",
+        "-sS",
+        "-K",
+        "-",
+        "-X",
+        method,
+        "-H",
+        "content-type: application/json",
+        "-d",
+        json.dumps(body),
+        "-w",
+        "\n%{http_code}",
+        url,
+        stdin=config,
+    )
+    text, _sep, code = out.rpartition("\n")
+    return int(code), text
+
+
+@pytest.fixture
+def rabbit_test_user() -> Iterator[str]:
+    """A vhost and an administrator of it for the test (password yielded); removed after."""
+    host, password = INFRA[1], secrets.token_hex(16)
+    for cleanup in (("delete_vhost", RABBIT_VHOST), ("delete_user", RABBIT_USER)):
+        in_host(host, "rabbitmqctl", "--quiet", *cleanup, timeout=120)
+    must(host, "rabbitmqctl", "--quiet", "add_vhost", RABBIT_VHOST, timeout=120)
+    must(host, "rabbitmqctl", "--quiet", "add_user", RABBIT_USER, stdin=password + "\n")
+    must(host, "rabbitmqctl", "--quiet", "set_user_tags", RABBIT_USER, "administrator")
+    must(
+        host,
+        "rabbitmqctl",
+        "--quiet",
+        "set_permissions",
+        "-p",
+        RABBIT_VHOST,
+        RABBIT_USER,
+        ".*",
+        ".*",
+        ".*",
+    )
+    yield password
+    for member in INFRA:
+        if rabbit_running_nodes(member):
+            for cleanup in (("delete_vhost", RABBIT_VHOST), ("delete_user", RABBIT_USER)):
+                in_host(member, "rabbitmqctl", "--quiet", *cleanup, timeout=120)
+            break
+
+
+def test_rabbitmq_member_wiped_rejoins_and_the_cluster_keeps_its_data(
+    rabbit_test_user: str, restore_services: list[tuple[str, str]]
+) -> None:
+    """The first host (the one a naive join would reset the others towards) loses its whole
+    RabbitMQ database; rabbitmq.yml joins it back to the cluster the others form, and the
+    users, vhosts and a durable quorum queue with its message are all still there."""
+    victim, peer, password = INFRA[0], INFRA[1], rabbit_test_user
+    expected = sorted(f"rabbit@{host}" for host in INFRA)
+    code, text = rabbit_api(
+        peer,
+        password,
+        "PUT",
+        f"/api/queues/{RABBIT_VHOST}/{RABBIT_QUEUE}",
+        {"durable": True, "arguments": {"x-queue-type": "quorum"}},
+    )
+    assert code in (201, 204), f"declaring {RABBIT_QUEUE}: HTTP {code} {text}"
+    code, text = rabbit_api(
+        peer,
+        password,
+        "POST",
+        f"/api/exchanges/{RABBIT_VHOST}/amq.default/publish",
+        {
+            "properties": {"delivery_mode": 2},
+            "routing_key": RABBIT_QUEUE,
+            "payload": RABBIT_BODY,
+            "payload_encoding": "string",
+        },
+    )
+    assert code == 200 and json.loads(text).get("routed") is True, f"publish: {code} {text}"
+    users, vhosts = (
+        rabbit_names(peer, "list_users", "user"),
+        rabbit_names(peer, "list_vhosts", "name"),
+    )
+    assert RABBIT_USER in users and RABBIT_VHOST in vhosts
+
+    restore_services.append((victim, "rabbitmq-server"))
+    must(victim, "systemctl", "stop", "rabbitmq-server", timeout=300)
+    must(victim, "rm", "-rf", RABBIT_DATA)
+    openstack_ansible("rabbitmq.yml")
+    restore_services.remove((victim, "rabbitmq-server"))
+
+    for host in INFRA:
+        assert rabbit_running_nodes(host) == expected, f"{host}: {rabbit_running_nodes(host)}"
+    assert rabbit_names(victim, "list_users", "user") == users
+    assert rabbit_names(victim, "list_vhosts", "name") == vhosts
+    out = must(
+        victim,
+        "rabbitmqctl",
+        "--quiet",
+        "--formatter",
+        "json",
+        "list_queues",
+        "-p",
+        RABBIT_VHOST,
+        "name",
+        "messages",
+        "durable",
+    )
+    queues = {row["name"]: row for row in json.loads(out)}
+    assert queues.get(RABBIT_QUEUE, {}).get("messages") == 1, f"{victim}: queues {queues}"
+    # The rejoined member serves the message too (read and put back).
+    code, text = rabbit_api(
+        victim,
+        password,
+        "POST",
+        f"/api/queues/{RABBIT_VHOST}/{RABBIT_QUEUE}/get",
+        {"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto"},
+    )
+    assert code == 200, f"get from {victim}: HTTP {code} {text}"
+    bodies = [m["payload"] for m in json.loads(text)]
+    assert bodies == [RABBIT_BODY], f"{victim} served {bodies}"
+
+
+FAULT_DB_USER = "nimbus_ha_test"
+# The row (NOTE) written through the VIP while a member is down, and who answered.
+WRITE_ROW = (
+    "REPLACE INTO nimbus_ha_test.t VALUES (1, 'written with one member down'); SELECT @@hostname"
+)
+
+
+def haproxy_galera_state(haproxy_host: str, member: str) -> str:
+    """HAProxy's status (UP, DOWN, MAINT...) of MEMBER in the galera-back backend."""
+    reader = (
+        "import socket\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "s.connect('/run/haproxy/admin.sock')\n"
+        "s.sendall(b'show stat\\n')\n"
+        "print(b''.join(iter(lambda: s.recv(65536), b'')).decode())\n"
+    )
+    for line in must(haproxy_host, "python3", "-c", reader).splitlines():
+        fields = line.split(",")
+        if fields[:2] == ["galera-back", member]:
+            return fields[17]
+    pytest.fail(f"{haproxy_host}: no server {member} in HAProxy's galera-back backend")
+
+
+def test_galera_member_killed_vip_keeps_writing_and_galera_yml_rejoins_it(
+    restore_services: list[tuple[str, str]],
+) -> None:
+    """SIGKILL of the member behind the VIP: writes through the VIP go on (another member),
+    every HAProxy marks the dead member DOWN, and galera.yml brings it back by state transfer
+    with the row written meanwhile."""
+    vip, client = internal_vip(), INFRA[1]
+    writer = vip_sql_host(client, vip, monitoring_password())
+    assert writer in INFRA, f"nothing answers on {vip}:3306 (got {writer!r})"
+    client = next(host for host in INFRA if host != writer)
+    password = secrets.token_hex(16)
+    wait_synced(writer, len(INFRA))
+    sql(writer, DROP_DB)
+    sql(writer, "CREATE DATABASE nimbus_ha_test")
+    sql(writer, "CREATE TABLE nimbus_ha_test.t (id INT PRIMARY KEY, note VARCHAR(64))")
+    must(
+        writer,
+        "mariadb",
+        stdin=f"CREATE OR REPLACE USER '{FAULT_DB_USER}'@'%' IDENTIFIED BY '{password}';\n"
+        f"GRANT ALL ON nimbus_ha_test.* TO '{FAULT_DB_USER}'@'%';\n",
+    )
+    since = must(writer, "date", "+%s").strip()
+    try:
+        restore_services.append((writer, "mariadb"))
+        started = time.monotonic()
+        # Killed, and kept down: the stop cancels systemd's restart on abort.
+        must(writer, "systemctl", "kill", "--signal=SIGKILL", "mariadb")
+        must(writer, "systemctl", "stop", "mariadb", timeout=300)
+        state = in_host(writer, "systemctl", "is-active", "mariadb").stdout.strip()
+        assert state != "active", f"{writer}: mariadb is {state} after the kill"
+
+        def write() -> str:
+            return (vip_sql(client, vip, FAULT_DB_USER, password, WRITE_ROW) or "").strip()
+
+        served, _ = wait_for(write, DB_FAILOVER_S + 10, interval=0.2)
+        took = time.monotonic() - started
+        print(
+            f"SIGKILL of mariadb on {writer}: a write on {vip} succeeded on {served!r} "
+            f"after {took:.2f}s"
+        )
+        assert served and served != writer, f"no write on {vip}:3306 within {took:.0f}s"
+        assert took <= DB_FAILOVER_S, f"writes unavailable for {took:.2f}s (limit {DB_FAILOVER_S}s)"
+        states = {host: haproxy_galera_state(host, writer) for host in INFRA}
+        print(f"HAProxy galera-back/{writer}: {states}")
+        assert all(s.startswith("DOWN") for s in states.values()), states
+
+        openstack_ansible("galera.yml")
+        restore_services.remove((writer, "mariadb"))
+        wait_synced(writer, len(INFRA), timeout=120)
+        rows = sql(writer, "SELECT note FROM nimbus_ha_test.t WHERE id = 1").strip()
+        assert rows == NOTE, f"{writer} after rejoining: {rows!r}, expected {NOTE!r}"
+        log = must(
+            writer, "journalctl", "-u", "mariadb", "--no-pager", "-o", "cat", f"--since=@{since}"
+        )
+        transfers = [
+            line
+            for line in log.splitlines()
+            if "IST received" in line or "SST received" in line or "SST succeeded" in line
+        ]
+        print(f"{writer} rejoined by: {transfers}")
+        assert transfers, f"{writer}: no IST/SST in its journal since the kill:\n{log[-3000:]}"
+        up, took = wait_for(
+            lambda: all(haproxy_galera_state(h, writer).startswith("UP") for h in INFRA), 30
+        )
+        assert up, f"HAProxy did not mark {writer} UP again within {took:.0f}s"
+    finally:
+        in_host(client, "mariadb", "-e", DROP_DB)
+        in_host(client, "mariadb", "-e", f"DROP USER IF EXISTS '{FAULT_DB_USER}'@'%'")
+
+
+def test_vip_moves_when_the_host_holding_it_dies() -> None:
+    """The HAProxy host holding the internal VIP dies (its container killed): another host
+    takes the VIP within NIMBUS_HA_FAILOVER_S seconds and serves tokens; the host comes back
+    and its Galera and RabbitMQ members rejoin."""
+    vip = internal_vip()
+    holders = wait_for(lambda: vip_holders(vip), 30)[0]
+    assert len(holders) == 1, f"{vip} should be on exactly one host, is on {holders}"
+    holder = holders[0]
+    others = tuple(host for host in INFRA if host != holder)
+    started = time.monotonic()
+    subprocess.run(["lxc-stop", "-n", holder, "--kill"], check=True, timeout=120)
+    try:
+
+        def moved() -> list[str]:
+            return [
+                h
+                for h in others
+                if any(
+                    f" {vip}/" in line
+                    for line in in_host(
+                        h, "ip", "-o", "-4", "addr", "show", timeout=10
+                    ).stdout.splitlines()
+                )
+            ]
+
+        new, _ = wait_for(moved, FAILOVER_S + 10)
+        took = time.monotonic() - started
+        print(f"{holder} killed: {vip} moved to {new} after {took:.2f}s")
+        assert len(new) == 1, f"{vip} is on {new} after {holder} died"
+        assert took <= FAILOVER_S, f"{vip} moved after {took:.2f}s (limit {FAILOVER_S}s)"
+        token, _ = wait_for(
+            lambda: (
+                in_host(
+                    new[0],
+                    "sh",
+                    "-c",
+                    ". /root/openrc && openstack token issue -f value -c id",
+                    timeout=60,
+                ).returncode
+                == 0
+            ),
+            60,
+            interval=2,
+        )
+        assert token, f"no token through {vip} from {new[0]} after {holder} died"
+    finally:
+        subprocess.run(["lxc-start", "-n", holder], check=True, timeout=120)
+    wait_synced(holder, len(INFRA), timeout=600)
+    expected = sorted(f"rabbit@{host}" for host in INFRA)
+    back, took = wait_for(lambda: rabbit_running_nodes(holder) == expected, 300, interval=5)
+    assert back, f"{holder}: RabbitMQ runs {rabbit_running_nodes(holder)} after its restart"
+    final = wait_for(lambda: len(vip_holders(vip)) == 1 and vip_holders(vip), 30)[0]
+    assert final and len(final) == 1, f"{vip} held by {final} after {holder} came back"
