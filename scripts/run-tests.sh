@@ -70,6 +70,17 @@ ensure_lab_prerequisites() {
     ensure_packages iptables || { echo "run-tests: could not install iptables with apt" >&2; return 1; }
 }
 
+# What the browser test needs (tests/integration/test_horizon_browser.py): Debian's headless
+# Chromium and its WebDriver (Selenium, from the test venv, drives them; nothing is downloaded
+# from outside the registries), and certutil, which puts the deployment CA in the browser's
+# own certificate store for the test.
+ensure_browser_prerequisites() {
+    ensure_packages chromium chromium-driver libnss3-tools || {
+        echo "run-tests: could not install chromium, chromium-driver and libnss3-tools with apt" >&2
+        return 1
+    }
+}
+
 # The checkout as ansible_collections/nimbus/cloud, for tools that need that layout.
 collection_link() {
     mkdir -p .build/ansible_collections/nimbus
