@@ -15,6 +15,12 @@
 #              python_venv, systemd_service, haproxy_server, service_catalog, keystone day two);
 #              NIMBUS_ROLES_CONFIG_DIR selects another deployed scenario (default the gate's
 #              /etc/nimbus-lab/aio)
+#   molecule   the Molecule role scenarios of extensions/molecule/ (converge, idempotence, bad
+#              variables refused, testinfra verify) on a lab host of their own, created once
+#              and destroyed at the end; one line per scenario with its time. Not in the
+#              default run. NIMBUS_MOLECULE_SCENARIOS="a b" runs some (default: all),
+#              NIMBUS_MOLECULE_LAB another lab scenario (default molecule; e.g. dev3),
+#              NIMBUS_MOLECULE_KEEP=1 keeps the lab host for the next run
 # Any failing stage fails the run; a summary line per stage is printed at the end.
 set -uo pipefail
 
@@ -163,11 +169,44 @@ stage_roles() {
     bash tests/integration/roles/run.sh "${NIMBUS_ROLES_CONFIG_DIR:-/etc/nimbus-lab/aio}"
 }
 
+# The Molecule scenarios share one lab host (shared_state, extensions/molecule/config.yml):
+# the "default" scenario creates it, each scenario runs its test sequence on it, and the
+# "default" scenario destroys it at the end.
+stage_molecule() {
+    ensure_lab_prerequisites molecule || return 1
+    local s rc=0 t0 scenarios=() results=()
+    if [ -n "${NIMBUS_MOLECULE_SCENARIOS:-}" ]; then
+        read -ra scenarios <<< "$NIMBUS_MOLECULE_SCENARIOS"
+    else
+        for s in extensions/molecule/*/molecule.yml; do
+            s="$(basename "$(dirname "$s")")"
+            [ "$s" = default ] || scenarios+=("$s")
+        done
+    fi
+    t0=$SECONDS
+    if molecule create -s default; then results+=("ok      create the lab host ($((SECONDS - t0))s)")
+    else echo "run-tests: molecule could not create the lab host" >&2; return 1; fi
+    for s in "${scenarios[@]}"; do
+        say "molecule scenario $s"
+        t0=$SECONDS
+        if molecule test -s "$s" --destroy never; then results+=("ok      $s ($((SECONDS - t0))s)")
+        else results+=("FAILED  $s ($((SECONDS - t0))s)"); rc=1; fi
+    done
+    if [ "${NIMBUS_MOLECULE_KEEP:-0}" != 1 ]; then
+        t0=$SECONDS
+        if molecule destroy -s default; then results+=("ok      destroy the lab host ($((SECONDS - t0))s)")
+        else results+=("FAILED  destroy the lab host ($((SECONDS - t0))s)"); rc=1; fi
+    fi
+    printf '\nmolecule scenarios:\n'
+    printf '  %s\n' "${results[@]}"
+    return "$rc"
+}
+
 main() {
     local stages=("$@") s rc=0 results=()
     [ "${#stages[@]}" -eq 0 ] && stages=("${ALL_STAGES[@]}")
     for s in "${stages[@]}"; do
-        declare -F "stage_$s" >/dev/null || { echo "unknown stage '$s'; stages: ${ALL_STAGES[*]}" >&2; exit 2; }
+        declare -F "stage_$s" >/dev/null || { echo "unknown stage '$s'; stages: ${ALL_STAGES[*]} molecule" >&2; exit 2; }
     done
     ensure_os_tools || { echo "run-tests: could not install the OS tools (shellcheck, python3-venv, qemu-system-x86, ...) with apt" >&2; exit 1; }
     ensure_venv || { echo "run-tests: could not build the test venv" >&2; exit 1; }

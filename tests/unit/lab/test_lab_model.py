@@ -58,7 +58,7 @@ def test_shipped_scenarios_can_run_together():
 
 def test_aio_and_dev_hosts_are_in_every_group_with_devices():
     scenarios = shipped()
-    for name in ("aio", "dev1", "dev2", "dev3", "dev4", "dev6"):
+    for name in ("aio", "dev1", "dev2", "dev3", "dev4", "dev6", "molecule"):
         (host,) = scenarios[name].hosts
         assert set(host.groups) == ALL_GROUPS
         assert host.devices == ("kvm", "tun")

@@ -1,0 +1,40 @@
+"""Shared fixtures of the testinfra suites of extensions/molecule/*/tests/.
+
+Molecule's verify step runs pytest with testinfra's Ansible backend over its inventory, so
+each test gets ``host`` (one per instance, a lab host). The helpers read state the way an
+operator would: ``systemctl show``, ``ss``, ``stat``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def unit_properties(host):
+    """``unit_properties(unit, *names)``: ``systemctl show`` properties, name -> value."""
+
+    def read(unit: str, *names: str) -> dict[str, str]:
+        out = host.check_output("systemctl show %s --property=%s", unit, ",".join(names))
+        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return {name: props.get(name, "") for name in names}
+
+    return read
+
+
+@pytest.fixture
+def listeners(host):
+    """``listeners(proto, port)``: local ``address:port`` of the sockets of a port (tcp/udp)."""
+
+    def read(proto: str, port: int) -> set[str]:
+        flag = {"tcp": "-Htln", "udp": "-Huln"}[proto]
+        out = host.check_output("ss %s sport = :%s", flag, str(port))
+        return {line.split()[3] for line in out.splitlines() if line.strip()}
+
+    return read
+
+
+@pytest.fixture
+def management_address(host) -> str:
+    """The host's management address: lab hosts are reached on it (ansible_host)."""
+    return host.ansible.get_variables()["ansible_host"]
