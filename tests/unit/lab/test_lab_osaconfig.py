@@ -129,7 +129,7 @@ def test_user_variables_name_the_lab_facts():
     assert "# Lab facts" in text
     assert "#   - nova_libvirt_cpu_model" in text
     assert yaml.safe_load(text) == {
-        "neutron_ovs_datapath_type": "netdev",
+        "ovn_ovs_datapath_type": "netdev",
         "nova_libvirt_cpu_mode": "custom",
         "nova_libvirt_cpu_model": "kvm64",
     }
