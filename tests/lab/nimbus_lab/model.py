@@ -10,7 +10,7 @@ A scenario is data only (``tests/lab/scenarios/<name>.yml``)::
         devices: [kvm, tun]
         groups: [shared-infra_hosts, identity_hosts]
         lxc_config: []            # optional extra raw LXC config lines
-    user_variables: {neutron_ovs_datapath_type: netdev}
+    user_variables: {ovn_ovs_datapath_type: netdev}
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def test_ha_layout():
 
 def test_lab_facts_in_every_scenario():
     for scenario in shipped().values():
-        assert scenario.user_variables["neutron_ovs_datapath_type"] == "netdev"
+        assert scenario.user_variables["ovn_ovs_datapath_type"] == "netdev"
         assert scenario.user_variables["nova_libvirt_cpu_model"] == "kvm64"
 
 

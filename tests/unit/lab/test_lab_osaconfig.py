@@ -130,7 +130,7 @@ def test_user_variables_name_the_lab_facts():
     assert "#   - nova_libvirt_cpu_model" in text
     values = yaml.safe_load(text)
     assert {name: values[name] for name in list(values)[:3]} == {
-        "neutron_ovs_datapath_type": "netdev",
+        "ovn_ovs_datapath_type": "netdev",
         "nova_libvirt_cpu_mode": "custom",
         "nova_libvirt_cpu_model": "kvm64",
     }

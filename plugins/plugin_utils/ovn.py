@@ -1,0 +1,176 @@
+# Copyright: Nimbus developers
+# Apache License 2.0 (see LICENSE)
+"""Neutron ML2/OVN settings derived from OSA's ``provider_networks``, and Open vSwitch maps.
+
+Pure Python, no Ansible imports; the filters nimbus.cloud.ovn_provider_bridges,
+nimbus.cloud.neutron_ml2_types and nimbus.cloud.ovs_map_changes are thin wrappers.
+
+- A ``flat`` or ``vlan`` provider network names a physical network (``net_name``); a host in
+  one of its ``group_binds`` plugs its NIC (``network_interface``) into an OVS bridge mapped to
+  that physical network. The first physical network's bridge is ``br-provider``, the others
+  ``br-<net_name>``, unless the operator names the bridge.
+- ML2: every such physical network takes flat networks and, for ``vlan`` entries, the VLAN
+  ranges of its ``range``; a ``geneve`` entry's ``range`` gives the VNI ranges.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ansible_collections.nimbus.cloud.plugins.plugin_utils.inventory.segments import parse_ranges
+
+PHYSICAL_TYPES = ("flat", "vlan")
+MAX_IFNAME = 15  # IFNAMSIZ - 1: a bridge is a network device of the host
+
+
+class OvnSettingsError(ValueError):
+    """The provider networks or the OVS answer cannot give the settings."""
+
+
+def _networks(provider_networks: Any) -> list[dict[str, Any]]:
+    if provider_networks is None:
+        return []
+    if not isinstance(provider_networks, Sequence) or isinstance(provider_networks, str):
+        raise OvnSettingsError(
+            "provider_networks must be a list of {network: {...}} entries, got "
+            f"{provider_networks!r}"
+        )
+    found = []
+    for position, item in enumerate(provider_networks):
+        net = item.get("network") if isinstance(item, Mapping) else None
+        if not isinstance(net, Mapping):
+            raise OvnSettingsError(
+                f"provider_networks[{position}] must be {{network: {{...}}}}, got {item!r}"
+            )
+        found.append({**net, "_position": position})
+    return found
+
+
+def _physnets(provider_networks: Any) -> list[dict[str, Any]]:
+    found = []
+    for net in _networks(provider_networks):
+        if net.get("type") not in PHYSICAL_TYPES:
+            continue
+        name = net.get("net_name")
+        if not isinstance(name, str) or not name.strip():
+            raise OvnSettingsError(
+                f"provider_networks[{net['_position']}] (type {net['type']}) has no net_name: "
+                "name its physical network, e.g. net_name: physnet1"
+            )
+        found.append(net)
+    return found
+
+
+def bridge_names(provider_networks: Any, names: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Physical network -> OVS bridge: ``names`` first, else br-provider for the first one."""
+    result: dict[str, str] = {}
+    for net in _physnets(provider_networks):
+        physnet = net["net_name"]
+        if physnet in result:
+            continue
+        default = "br-provider" if not result else f"br-{physnet}"
+        bridge = str((names or {}).get(physnet) or default)
+        if len(bridge) > MAX_IFNAME:
+            raise OvnSettingsError(
+                f"the OVS bridge {bridge!r} of physical network {physnet!r} is longer than "
+                f"{MAX_IFNAME} characters: name it in ovn_provider_bridge_names"
+            )
+        result[physnet] = bridge
+    if names:
+        unknown = sorted(set(names) - set(result))
+        if unknown:
+            raise OvnSettingsError(
+                f"ovn_provider_bridge_names names {', '.join(unknown)}, which no flat or vlan "
+                f"provider network has as net_name (known: {', '.join(result) or 'none'})"
+            )
+    return result
+
+
+def provider_bridges(
+    provider_networks: Any,
+    group_names: Sequence[str],
+    names: Mapping[str, str] | None = None,
+) -> list[dict[str, str]]:
+    """The physical networks of a host (in group_names): physnet, bridge and NIC ('' if none)."""
+    bridges = bridge_names(provider_networks, names)
+    groups = set(group_names)
+    found: dict[str, dict[str, str]] = {}
+    for net in _physnets(provider_networks):
+        if not groups.intersection(net.get("group_binds") or []):
+            continue
+        physnet = net["net_name"]
+        interface = str(net.get("network_interface") or "")
+        entry = found.setdefault(
+            physnet, {"physnet": physnet, "bridge": bridges[physnet], "interface": interface}
+        )
+        if interface and entry["interface"] and entry["interface"] != interface:
+            raise OvnSettingsError(
+                f"physical network {physnet!r} names two NICs for one host: "
+                f"{entry['interface']!r} and {interface!r} (provider_networks[{net['_position']}]"
+                "); give each physical network one network_interface"
+            )
+        entry["interface"] = entry["interface"] or interface
+    return list(found.values())
+
+
+def ml2_types(provider_networks: Any) -> dict[str, list[str]]:
+    """flat_networks, network_vlan_ranges and (geneve) vni_ranges for ml2_conf.ini."""
+    flat: list[str] = []
+    vlan: list[str] = []
+    vni: list[str] = []
+    for net in _networks(provider_networks):
+        kind = net.get("type")
+        if kind in PHYSICAL_TYPES:
+            physnet = _physnets([{"network": net}])[0]["net_name"]
+            if physnet not in flat:
+                flat.append(physnet)
+            if kind == "vlan":
+                ranges = _ranges(net, "vlan")
+                vlan.extend(f"{physnet}:{first}:{last}" for first, last in ranges)
+                if not ranges and physnet not in vlan:
+                    vlan.append(physnet)
+        elif kind == "geneve":
+            vni.extend(f"{first}:{last}" for first, last in _ranges(net, "geneve"))
+    return {"flat_networks": flat, "network_vlan_ranges": vlan, "vni_ranges": vni}
+
+
+def _ranges(net: Mapping[str, Any], kind: str) -> list[tuple[int, int]]:
+    if net.get("range") in (None, ""):
+        return []
+    ranges, problem = parse_ranges(net["range"], kind)
+    if problem:
+        raise OvnSettingsError(f"provider_networks[{net['_position']}] range: {problem}")
+    return ranges
+
+
+def ovs_map(list_json: str, column: str = "external_ids") -> dict[str, str]:
+    """One map column of ``ovs-vsctl --format=json --columns=<column> list <table>`` (one row)."""
+    try:
+        report = json.loads(list_json)
+        index = report["headings"].index(column)
+        kind, pairs = report["data"][0][index]
+    except (TypeError, ValueError, KeyError, IndexError) as err:
+        raise OvnSettingsError(
+            f"not an ovs-vsctl JSON listing of one row with the map column {column!r}: "
+            f"{str(list_json)[:200]!r}"
+        ) from err
+    if kind != "map":
+        raise OvnSettingsError(f"column {column!r} is a {kind!r}, not a map")
+    return {str(key): str(value) for key, value in pairs}
+
+
+def map_changes(current: Mapping[str, str], wanted: Mapping[str, Any]) -> dict[str, str]:
+    """Keys of ``wanted`` whose value ``current`` lacks (as strings), in ``wanted``'s order."""
+    return {
+        str(key): _text(value)
+        for key, value in wanted.items()
+        if current.get(str(key)) != _text(value)
+    }
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
