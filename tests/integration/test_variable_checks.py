@@ -4,6 +4,7 @@
   issue 18 (the first rows of bad_values in
   tests/unit/plugins/plugin_utils/variable_checks_cases.yml) in one ``-e @bad.yml`` file.
 - Misspelt names: a warning, an error when strict, nothing with the ignore list.
+- Bad day-one resources (openstack-resources.yml): every problem named, no API call.
 - Last line of defence: a configuration that MariaDB or memcached rejects (injected through
   an override, or with the checks skipped) never replaces the running one: the run fails with
   the service's own error, the file and the running process stay.
@@ -166,6 +167,32 @@ def test_misspelt_name_warns_then_fails_when_strict(lab: None, tmp_path: Path) -
     )
     ignored = run("prechecks.yml", typo, "-e", ignore)
     assert ignored.returncode == 0
+
+
+def test_bad_resources_stop_before_any_api_call(lab: None, tmp_path: Path) -> None:
+    """Day-one resources (openstack-resources.yml): every bad entry named, no API call made."""
+    bad = tmp_path / "bad_resources.yml"
+    bad.write_text(
+        yaml.safe_dump(
+            {
+                "openstack_user_identity": {
+                    "projects": [{"name": "demo", "quotas": {"cores": -5}}]
+                },
+                "openstack_user_image": {
+                    "images": [{"name": "ghost", "file": str(tmp_path / "no-such.qcow2")}]
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    result = run("openstack-resources.yml", bad)
+    assert result.returncode != 0
+    out = result.stdout
+    assert "openstack_user_identity.projects[0] (demo): quota cores must be an integer >= -1" in out
+    assert f"openstack_user_image.images[0] (ghost): file {tmp_path}/no-such.qcow2 does not" in out
+    assert f"set openstack_user_image in {bad}" in out
+    assert "TASK [nimbus.cloud.openstack_resources : Create or update the projects]" not in out
+    assert all(changed == "0" for _h, _o, changed, _u, _f in RECAP.findall(out))
 
 
 def on_host(host: str, *command: str) -> str:
