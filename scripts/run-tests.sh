@@ -17,8 +17,8 @@
 #              /etc/nimbus-lab/aio)
 #   molecule   the Molecule role scenarios of extensions/molecule/ (converge, idempotence, bad
 #              variables refused, testinfra verify) on a lab host of their own, created once
-#              and destroyed at the end; one line per scenario with its time. Not in the
-#              default run. NIMBUS_MOLECULE_SCENARIOS="a b" runs some (default: all),
+#              and destroyed at the end; one line per scenario with its time (runs after
+#              lab, before gate). NIMBUS_MOLECULE_SCENARIOS="a b" runs some (default: all),
 #              NIMBUS_MOLECULE_LAB another lab scenario (default molecule; e.g. dev3),
 #              NIMBUS_MOLECULE_KEEP=1 keeps the lab host for the next run
 # Any failing stage fails the run; a summary line per stage is printed at the end.
@@ -28,7 +28,7 @@ REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 readonly REPO
 readonly VENV="${NIMBUS_TEST_VENV:-$REPO/.venv}"
 readonly PY=/usr/bin/python3
-ALL_STAGES=(lint sanity unit bootstrap integration lab gate roles)
+ALL_STAGES=(lint sanity unit bootstrap integration lab molecule gate roles)
 
 cd "$REPO" || exit 1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
