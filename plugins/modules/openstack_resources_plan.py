@@ -69,7 +69,7 @@ absent:
   returned: success
   type: dict
 absent_order:
-  description: The order in which the kinds of O(absent) are deleted.
+  description: The order in which the kinds of RV(absent) are deleted.
   returned: success
   type: list
   elements: str

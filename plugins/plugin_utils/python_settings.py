@@ -11,6 +11,7 @@ ever executed. Pure Python, no Ansible imports (tests in tests/unit/plugins/plug
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,7 +30,7 @@ def literal(value: Any, where: str = "value") -> str:
     if isinstance(value, str):
         return repr(str(value))
     if isinstance(value, (int, float)):
-        if isinstance(value, float) and value != value:  # noqa: PLR0124 - NaN has no literal
+        if isinstance(value, float) and math.isnan(value):  # NaN has no literal
             raise SettingsError(f"{where}: NaN has no Python literal")
         return repr(value)
     if isinstance(value, Mapping):

@@ -602,7 +602,7 @@ def test_galera_member_killed_vip_keeps_writing_and_galera_yml_rejoins_it(
         def write() -> str:
             return (vip_sql(client, vip, FAULT_DB_USER, password, WRITE_ROW) or "").strip()
 
-        served, _ = wait_for(write, DB_FAILOVER_S + 10, interval=0.2)
+        served = wait_for(write, DB_FAILOVER_S + 10, interval=0.2)[0]
         took = time.monotonic() - started
         print(
             f"SIGKILL of mariadb on {writer}: a write on {vip} succeeded on {served!r} "
@@ -663,12 +663,12 @@ def test_vip_moves_when_the_host_holding_it_dies() -> None:
                 )
             ]
 
-        new, _ = wait_for(moved, FAILOVER_S + 10)
+        new = wait_for(moved, FAILOVER_S + 10)[0]
         took = time.monotonic() - started
         print(f"{holder} killed: {vip} moved to {new} after {took:.2f}s")
         assert len(new) == 1, f"{vip} is on {new} after {holder} died"
         assert took <= FAILOVER_S, f"{vip} moved after {took:.2f}s (limit {FAILOVER_S}s)"
-        token, _ = wait_for(
+        token = wait_for(
             lambda: (
                 in_host(
                     new[0],
@@ -681,7 +681,7 @@ def test_vip_moves_when_the_host_holding_it_dies() -> None:
             ),
             60,
             interval=2,
-        )
+        )[0]
         assert token, f"no token through {vip} from {new[0]} after {holder} died"
     finally:
         subprocess.run(["lxc-start", "-n", holder], check=True, timeout=120)
