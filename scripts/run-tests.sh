@@ -18,9 +18,13 @@
 #   molecule   the Molecule role scenarios of extensions/molecule/ (converge, idempotence, bad
 #              variables refused, testinfra verify) on a lab host of their own, created once
 #              and destroyed at the end; one line per scenario with its time (runs after
-#              lab, before gate). NIMBUS_MOLECULE_SCENARIOS="a b" runs some (default: all),
-#              NIMBUS_MOLECULE_LAB another lab scenario (default molecule; e.g. dev3),
-#              NIMBUS_MOLECULE_KEEP=1 keeps the lab host for the next run
+#              lab, before gate). `molecule ROLE...` (or NIMBUS_MOLECULE_SCENARIOS="a b") runs
+#              some (default: all), NIMBUS_MOLECULE_LAB another lab scenario (default
+#              molecule; e.g. dev3), NIMBUS_MOLECULE_KEEP=1 keeps the lab host for the next run
+#
+# Usage: scripts/run-tests.sh [STAGE...] [molecule [SCENARIO...]] [STAGE...]
+#   e.g. scripts/run-tests.sh lint unit molecule galera_server rabbitmq_server
+# NIMBUS_RUN_TESTS_PLAN=1 prints the stages and scenarios that would run, and stops.
 # Any failing stage fails the run; a summary line per stage is printed at the end.
 set -uo pipefail
 
@@ -169,20 +173,43 @@ stage_roles() {
     bash tests/integration/roles/run.sh "${NIMBUS_ROLES_CONFIG_DIR:-/etc/nimbus-lab/aio}"
 }
 
+# The role scenarios of extensions/molecule/ (every directory with a molecule.yml except the
+# shared "default", which only creates and destroys the lab host), space-separated.
+molecule_scenarios() {
+    local f names=()
+    for f in extensions/molecule/*/molecule.yml; do
+        f="$(basename "$(dirname "$f")")"
+        [ "$f" = default ] || names+=("$f")
+    done
+    echo "${names[*]}"
+}
+
+is_molecule_scenario() {
+    [ "$1" != default ] && [ -f "extensions/molecule/$1/molecule.yml" ]
+}
+
+# Scenarios named on the command line after "molecule" (scripts/run-tests.sh molecule ROLE...).
+MOLECULE_SCENARIOS=()
+
 # The Molecule scenarios share one lab host (shared_state, extensions/molecule/config.yml):
 # the "default" scenario creates it, each scenario runs its test sequence on it, and the
 # "default" scenario destroys it at the end.
 stage_molecule() {
     ensure_lab_prerequisites molecule || return 1
     local s rc=0 t0 scenarios=() results=()
-    if [ -n "${NIMBUS_MOLECULE_SCENARIOS:-}" ]; then
+    if [ "${#MOLECULE_SCENARIOS[@]}" -gt 0 ]; then
+        scenarios=("${MOLECULE_SCENARIOS[@]}")
+    elif [ -n "${NIMBUS_MOLECULE_SCENARIOS:-}" ]; then
         read -ra scenarios <<< "$NIMBUS_MOLECULE_SCENARIOS"
     else
-        for s in extensions/molecule/*/molecule.yml; do
-            s="$(basename "$(dirname "$s")")"
-            [ "$s" = default ] || scenarios+=("$s")
-        done
+        read -ra scenarios <<< "$(molecule_scenarios)"
     fi
+    for s in "${scenarios[@]}"; do
+        is_molecule_scenario "$s" || {
+            echo "run-tests: no Molecule scenario '$s' (extensions/molecule/$s/molecule.yml); scenarios: $(molecule_scenarios)" >&2
+            return 1
+        }
+    done
     t0=$SECONDS
     if molecule create -s default; then results+=("ok      create the lab host ($((SECONDS - t0))s)")
     else echo "run-tests: molecule could not create the lab host" >&2; return 1; fi
@@ -203,11 +230,29 @@ stage_molecule() {
 }
 
 main() {
-    local stages=("$@") s rc=0 results=()
-    [ "${#stages[@]}" -eq 0 ] && stages=("${ALL_STAGES[@]}")
-    for s in "${stages[@]}"; do
-        declare -F "stage_$s" >/dev/null || { echo "unknown stage '$s'; stages: ${ALL_STAGES[*]} molecule" >&2; exit 2; }
+    local stages=() s rc=0 results=() last=""
+    # Arguments are stages; the words after "molecule" that are not stages are its scenarios.
+    for s in "$@"; do
+        if declare -F "stage_$s" >/dev/null; then
+            stages+=("$s")
+            last="$s"
+        elif [ "$last" = molecule ] && is_molecule_scenario "$s"; then
+            MOLECULE_SCENARIOS+=("$s")
+        elif [ "$last" = molecule ]; then
+            echo "unknown stage or Molecule scenario '$s'; stages: ${ALL_STAGES[*]}; scenarios: $(molecule_scenarios)" >&2
+            exit 2
+        else
+            echo "unknown stage '$s'; stages: ${ALL_STAGES[*]}" >&2
+            exit 2
+        fi
     done
+    [ "${#stages[@]}" -eq 0 ] && stages=("${ALL_STAGES[@]}")
+    # NIMBUS_RUN_TESTS_PLAN=1: print what would run and stop (nothing is installed or run).
+    if [ "${NIMBUS_RUN_TESTS_PLAN:-0}" = 1 ]; then
+        echo "stages: ${stages[*]}"
+        echo "molecule scenarios: ${MOLECULE_SCENARIOS[*]:-${NIMBUS_MOLECULE_SCENARIOS:-$(molecule_scenarios)}}"
+        exit 0
+    fi
     ensure_os_tools || { echo "run-tests: could not install the OS tools (shellcheck, python3-venv, qemu-system-x86, ...) with apt" >&2; exit 1; }
     ensure_venv || { echo "run-tests: could not build the test venv" >&2; exit 1; }
     collection_link
