@@ -10,7 +10,8 @@
 #   lab        the LXC lab: create, reach, destroy, machine left as it was
 #   gate       scripts/gate-check.sh aio (deploy, healthchecks, second pass changed=0), then
 #              proof that the gate fails on a stopped service and on a second-pass change, a
-#              restart owed by a killed run paid by the next, bad variables stopped
+#              restart owed by a killed run paid by the next, the role scenarios' testinfra
+#              suites over the aio inventory (stage_testinfra), bad variables stopped
 #   roles      tests/integration/roles/run.sh on the lab the gate left (db_setup, mq_setup,
 #              python_venv, systemd_service, haproxy_server, service_catalog, keystone day two);
 #              NIMBUS_ROLES_CONFIG_DIR selects another deployed scenario (default the gate's
@@ -164,8 +165,39 @@ stage_lab() {
 stage_gate() {
     ensure_lab_prerequisites gate &&
         "$VENV/bin/pytest" -q -s tests/integration/test_gate.py tests/integration/test_restarts.py &&
+        NIMBUS_TESTINFRA_CONFIG_DIR=/etc/nimbus-lab/aio stage_testinfra &&
         NIMBUS_TEST_VARIABLE_CHECKS=1 OSA_CONFIG_DIR=/etc/nimbus-lab/aio \
             "$VENV/bin/pytest" -q tests/integration/test_variable_checks.py
+}
+
+# The testinfra suites of the roles a deployment runs (extensions/molecule/<role>/tests/, the
+# modules the role scenarios verify with), run over a deployed lab's inventory: each module
+# names its inventory group (testinfra_hosts), so a check runs on every host of that group.
+# The systemd_service suite checks its scenario's test unit: it runs in its scenario only.
+readonly DEPLOYMENT_SUITES=(memcached_server galera_server rabbitmq_server)
+
+# Not a stage of its own in a full run (the gate stage calls it); alone:
+#   NIMBUS_TESTINFRA_CONFIG_DIR=/etc/nimbus-lab/molecule NIMBUS_TESTINFRA_SUITES="galera_server" \
+#       scripts/run-tests.sh testinfra
+stage_testinfra() {
+    local config_dir="${NIMBUS_TESTINFRA_CONFIG_DIR:-/etc/nimbus-lab/aio}" suites=() paths=() s
+    read -ra suites <<< "${NIMBUS_TESTINFRA_SUITES:-${DEPLOYMENT_SUITES[*]}}"
+    for s in "${suites[@]}"; do
+        if [ ! -d "extensions/molecule/$s/tests" ]; then
+            echo "run-tests: no testinfra suite extensions/molecule/$s/tests (NIMBUS_TESTINFRA_SUITES); suites: ${DEPLOYMENT_SUITES[*]}" >&2
+            return 1
+        fi
+        paths+=("extensions/molecule/$s/tests")
+    done
+    [ -f "$config_dir/openstack_user_config.yml" ] || {
+        echo "run-tests: $config_dir has no openstack_user_config.yml (NIMBUS_TESTINFRA_CONFIG_DIR: a deployed lab's configuration directory)" >&2
+        return 1
+    }
+    say "testinfra suites ${suites[*]} over the inventory of $config_dir"
+    OSA_CONFIG_DIR="$config_dir" ANSIBLE_CONFIG="$REPO/scripts/openstack-ansible.cfg" \
+        ANSIBLE_COLLECTIONS_PATH="$REPO/.build" \
+        "$VENV/bin/pytest" -q -p no:cacheprovider --connection=ansible \
+        --ansible-inventory="$REPO/inventory/openstack_deploy.yml" "${paths[@]}"
 }
 
 # After the gate: its aio lab is deployed and kept, so the role tests reuse it.
