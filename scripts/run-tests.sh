@@ -245,12 +245,29 @@ stage_molecule() {
     t0=$SECONDS
     if molecule create -s default; then results+=("ok      create the lab host ($((SECONDS - t0))s)")
     else echo "run-tests: molecule could not create the lab host" >&2; return 1; fi
+    local passed=()
     for s in "${scenarios[@]}"; do
         say "molecule scenario $s"
         t0=$SECONDS
-        if molecule test -s "$s" --destroy never; then results+=("ok      $s ($((SECONDS - t0))s)")
+        if molecule test -s "$s" --destroy never; then results+=("ok      $s ($((SECONDS - t0))s)"); passed+=("$s")
         else results+=("FAILED  $s ($((SECONDS - t0))s)"); rc=1; fi
     done
+    # On the host the passed scenarios left: a role broken by hand fails its scenario's verify
+    # and the gate's testinfra run (tests/integration/test_molecule_breakage.py has a case for
+    # some roles; pytest exits 5 when none of the passed scenarios has one).
+    if [ "${#passed[@]}" -gt 0 ]; then
+        local expr
+        expr="$(printf ' or %s' "${passed[@]}")"
+        say "a role broken on the host fails its scenario and the gate"
+        t0=$SECONDS
+        NIMBUS_TEST_MOLECULE_BREAKAGE=1 NIMBUS_MOLECULE_LAB="${NIMBUS_MOLECULE_LAB:-molecule}" \
+            "$VENV/bin/pytest" -q -p no:cacheprovider -k "${expr# or }" tests/integration/test_molecule_breakage.py
+        case $? in
+            0) results+=("ok      broken roles caught ($((SECONDS - t0))s)") ;;
+            5) ;;
+            *) results+=("FAILED  broken roles caught ($((SECONDS - t0))s)"); rc=1 ;;
+        esac
+    fi
     if [ "${NIMBUS_MOLECULE_KEEP:-0}" != 1 ]; then
         t0=$SECONDS
         if molecule destroy -s default; then results+=("ok      destroy the lab host ($((SECONDS - t0))s)")
