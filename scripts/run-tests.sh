@@ -22,6 +22,9 @@
 #              lab, before gate). `molecule ROLE...` (or NIMBUS_MOLECULE_SCENARIOS="a b") runs
 #              some (default: all), NIMBUS_MOLECULE_LAB another lab scenario (default
 #              molecule; e.g. dev3), NIMBUS_MOLECULE_KEEP=1 keeps the lab host for the next run
+#   testinfra  (not in the default run: the gate calls it) the role scenarios' testinfra suites
+#              over a deployed lab's inventory, NIMBUS_TESTINFRA_CONFIG_DIR (default
+#              /etc/nimbus-lab/aio); NIMBUS_TESTINFRA_SUITES="a b" runs some
 #
 # Usage: scripts/run-tests.sh [STAGE...] [molecule [SCENARIO...]] [STAGE...]
 #   e.g. scripts/run-tests.sh lint unit molecule galera_server rabbitmq_server
