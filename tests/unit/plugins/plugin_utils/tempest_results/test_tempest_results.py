@@ -1,6 +1,6 @@
 """Table tests of plugins/plugin_utils/tempest_results.py (cases in cases.yml).
 
-The streams were written by python-subunit itself (make_streams.py).
+The streams were written by python-subunit itself (make_streams.py), one is a real tempest run.
 """
 
 from __future__ import annotations
@@ -38,3 +38,18 @@ def test_error(case: dict[str, Any]) -> None:
     data[:0] = case.get("prefix", "").encode()
     with pytest.raises(sut.SubunitError, match=case["error"]):
         sut.summarize(bytes(data))
+
+
+def test_real_tempest_run() -> None:
+    """A real stream (tempest 47 on a lab host, `stestr last --subunit`, identity v3 + image v2
+    smoke): 27 passed, one setUpClass skipped with tempest's reason, nothing failed."""
+    summary = sut.summarize(stream("tempest_47_identity_image"))
+    assert (summary["passed"], summary["failed"], summary["skipped"]) == (27, 0, 1)
+    assert summary["skips"] == [
+        {
+            "test": "setUpClass (tempest.api.identity.v3.test_users.IdentityV3UsersTest)",
+            "reason": "Security compliance not available.",
+        }
+    ]
+    assert summary["seconds"] == 80.1
+    assert sut.problems(summary) == []
