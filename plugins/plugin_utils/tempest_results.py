@@ -234,9 +234,19 @@ def summarize(data: bytes) -> dict[str, Any]:
 def problems(summary: dict[str, Any]) -> list[str]:
     """Why a run is not a success: a failed test, or no test passed (nothing was proven)."""
     found = [f"tempest: {f['test']} failed" for f in summary["failures"]]
-    if summary["passed"] == 0:
+    if summary["total"] == 0:
         found.append(
-            f"tempest: no test passed ({summary['total']} ran, {summary['skipped']} skipped): "
-            "the include list selected nothing that could run"
+            "tempest: no test ran: the include list selected nothing "
+            "(tempest_test_set, tempest_include_list)"
+        )
+    elif summary["passed"] == 0 and summary["failed"] == 0:
+        found.append(
+            f"tempest: no test passed: all {summary['total']} skipped "
+            "(their reasons are listed; the include list selected nothing this cloud can run)"
+        )
+    elif summary["passed"] == 0:
+        found.append(
+            f"tempest: no test passed ({summary['total']} ran: {summary['failed']} failed, "
+            f"{summary['skipped']} skipped)"
         )
     return found
