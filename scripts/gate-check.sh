@@ -6,6 +6,7 @@
 #   lab          tests/lab/lab.py create SCENARIO (config in /etc/nimbus-lab/SCENARIO)
 #   deploy       setup-hosts.yml, setup-infrastructure.yml, setup-openstack.yml
 #   healthcheck  healthcheck-hosts.yml, healthcheck-infrastructure.yml, healthcheck-openstack.yml
+#   tempest      os-tempest.yml (the scenario's test set); any failed test, or none passed, fails
 #   idempotency  the three setup playbooks again; every host must report changed=0
 # then prints a summary table and writes the same as JSON (report.json in the run directory).
 # On failure it collects every lab host's logs and journal into one archive and names it.
@@ -19,11 +20,11 @@ set -uo pipefail
 
 REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 readonly REPO
-readonly ALL_STEPS=(bootstrap lab deploy healthcheck idempotency)
+readonly ALL_STEPS=(bootstrap lab deploy healthcheck tempest idempotency)
 readonly SETUP_PLAYBOOKS=(setup-hosts.yml setup-infrastructure.yml setup-openstack.yml)
 readonly HEALTH_PLAYBOOKS=(healthcheck-hosts.yml healthcheck-infrastructure.yml healthcheck-openstack.yml)
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 scenario="" steps_csv="" destroy=0
 while [ "$#" -gt 0 ]; do
@@ -61,7 +62,7 @@ export OSA_CONFIG_DIR="$CONFIG_DIR" OSA_LOG_DIR="$RUN_DIR/logs"
 
 timeout_for() {  # default seconds for one command of a step
     local var="NIMBUS_GATE_TIMEOUT_${1^^}"
-    local -A defaults=([bootstrap]=900 [lab]=900 [deploy]=3600 [healthcheck]=1800 [idempotency]=1800)
+    local -A defaults=([bootstrap]=900 [lab]=900 [deploy]=3600 [healthcheck]=1800 [tempest]=2400 [idempotency]=1800)
     echo "${!var:-${defaults[$1]}}"
 }
 
@@ -126,6 +127,23 @@ step_healthcheck() {
     playbooks healthcheck 0 "${HEALTH_PLAYBOOKS[@]}" &&
         verify_timings healthcheck "${expected_timings[@]}"
 }
+# Tempest's results (subunit stream, tempest.log, results.json) go to $RUN_DIR/tempest; the
+# playbook does not fail on a failed test: the report reads the stream and decides.
+readonly TEMPEST_DIR="$RUN_DIR/tempest"
+tempest_started=0
+step_tempest() {
+    local timing="$RUN_DIR/timings/0-os-tempest.json" out rc
+    tempest_started=1
+    expected_timings+=("$timing")
+    NIMBUS_TIMINGS_FILE="$timing" run_limited tempest os-tempest.yml "$OSA" os-tempest.yml \
+        -e "tempest_results_dir=$TEMPEST_DIR" -e tempest_fail_on_failure=false &&
+        verify_timings tempest "$timing" || return 1
+    out="$(/usr/bin/python3 "$REPO/scripts/gate-report.py" --verify --tempest "$TEMPEST_DIR" "--expect=$timing" 2>&1)"
+    rc=$?
+    [ "$rc" -eq 0 ] && return 0
+    failure="step 'tempest': $(echo "${out:-gate-report.py --tempest crashed with exit $rc}" | paste -sd';' -)"
+    return 1
+}
 step_idempotency() {
     local pb files=()
     playbooks idempotency 2 "${SETUP_PLAYBOOKS[@]}" || return 1
@@ -164,8 +182,10 @@ main() {
     shopt -s nullglob
     found=("$RUN_DIR"/timings/*.json)
     shopt -u nullglob
+    local tempest_args=()
+    [ "$tempest_started" -eq 1 ] && tempest_args=(--tempest "$TEMPEST_DIR")
     /usr/bin/python3 "$REPO/scripts/gate-report.py" --out "$RUN_DIR/report.json" \
-        --scenario "$scenario" --steps "$RUN_DIR/steps.tsv" \
+        --scenario "$scenario" --steps "$RUN_DIR/steps.tsv" "${tempest_args[@]}" \
         "${expected_timings[@]/#/--expect=}" "${found[@]}"
     report_rc=$?
     if [ "$report_rc" -ne 0 ]; then

@@ -2,9 +2,9 @@
 """Turn the gate's per-playbook timing files into one summary table and one JSON report.
 
 Usage:
-  gate-report.py --out REPORT.json --scenario NAME --steps STEPS.tsv
+  gate-report.py --out REPORT.json --scenario NAME --steps STEPS.tsv [--tempest DIR]
                  [--expect TIMINGS.json ...] [TIMINGS.json ...]
-  gate-report.py --verify [--expect TIMINGS.json ...] [TIMINGS.json ...]
+  gate-report.py --verify [--tempest DIR] [--expect TIMINGS.json ...] [TIMINGS.json ...]
 
 STEPS.tsv holds one line per gate step: name, status (ok|failed), seconds, message.
 Timing files are written by the nimbus.cloud.timings callback; their names start with the
@@ -17,12 +17,19 @@ ran on no host, a host failed or was unreachable, or anything changed on pass 2.
 problem is named in the report. ``--verify`` checks the timing files only and prints the
 problems (the gate's idempotency step).
 
+``--tempest DIR`` adds a tempest run: DIR is the run's results directory (os-tempest.yml's
+tempest_results_dir) and its ``tempest.subunit`` stream is read again here
+(plugins/plugin_utils/tempest_results.py): passed/failed/skipped counts, failing tests, skipped
+tests with tempest's reason, the run time (``results.json``'s ``run_seconds``). A missing or
+unreadable stream, a failed test or a run where nothing passed fails the gate.
+
 Exit status: 0 if everything passed, 1 otherwise (2 for wrong usage).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -65,6 +72,37 @@ def load_steps(path: Path) -> list[dict[str, Any]]:
     if not steps:
         raise GateInputError(f"the step list {path} is empty: no gate step ran")
     return steps
+
+
+def load_tempest(directory: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """The tempest run of a results directory, and why it is not a success."""
+    module_path = (
+        Path(__file__).resolve().parent.parent / "plugins" / "plugin_utils" / "tempest_results.py"
+    )
+    spec = importlib.util.spec_from_file_location("nimbus_tempest_results", module_path)
+    if spec is None or spec.loader is None:
+        raise GateInputError(f"cannot load the tempest results parser {module_path}")
+    parser = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = parser  # its dataclasses look their module up
+    spec.loader.exec_module(parser)
+    stream = directory / "tempest.subunit"
+    try:
+        summary = parser.summarize(stream.read_bytes())
+    except FileNotFoundError:
+        return None, [
+            f"tempest: no subunit stream {stream}: the run did not finish or was not archived"
+        ]
+    except OSError as err:
+        return None, [f"tempest: cannot read {stream}: {err.strerror or err}"]
+    except parser.SubunitError as err:
+        return None, [f"tempest: {stream}: {err}"]
+    try:
+        extra = json.loads((directory / "results.json").read_text())
+    except (OSError, ValueError):
+        extra = {}
+    summary["run_seconds"] = extra.get("run_seconds") if isinstance(extra, dict) else None
+    summary["results_dir"] = str(directory)
+    return summary, parser.problems(summary)
 
 
 def pass_of(label: str) -> int:
@@ -249,6 +287,7 @@ def build_report(
     steps: list[dict[str, Any]],
     timings: dict[str, dict[str, Any]],
     problems: list[str] | None = None,
+    tempest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     problems = [*(problems or []), *timing_problems(timings)]
     failed = [s for s in steps if s["status"] != "ok"]
@@ -268,6 +307,7 @@ def build_report(
         "playbook_files": file_rows(timings),
         "slowest_tasks": slowest_tasks(timings),
         "changed_on_second_pass": changed_tasks(timings, NO_OP_PASS),
+        "tempest": tempest,
     }
 
 
@@ -319,6 +359,17 @@ def render_table(report: dict[str, Any]) -> str:
         lines += [
             f"  {c['host']}: {c['playbook']}: {c['task']}" for c in report["changed_on_second_pass"]
         ]
+    tempest = report.get("tempest")
+    if tempest:
+        run_time = f"{tempest['run_seconds']:.1f}s" if tempest.get("run_seconds") else "?"
+        lines += [
+            "",
+            f"tempest: {tempest['passed']} passed, {tempest['failed']} failed, "
+            f"{tempest['skipped']} skipped; run {run_time} (tests {tempest['seconds']:.1f}s); "
+            f"results in {tempest['results_dir']}",
+        ]
+        lines += [f"  FAILED  {f['test']}" for f in tempest["failures"]]
+        lines += [f"  skipped {s['test']}: {s['reason']}" for s in tempest["skips"]]
     if report["problems"]:
         lines += ["", "problems:"]
         lines += [f"  {p}" for p in report["problems"]]
@@ -333,11 +384,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario")
     parser.add_argument("--steps", type=Path)
     parser.add_argument("--expect", type=Path, action="append", default=[])
+    parser.add_argument("--tempest", type=Path, help="a tempest run's results directory")
     parser.add_argument("timings", type=Path, nargs="*")
     args = parser.parse_args(argv)
     if not args.verify and not (args.out and args.scenario and args.steps):
         parser.error("--out, --scenario and --steps are required (unless --verify)")
     timings, problems = load_timings(args.timings, args.expect)
+    tempest = None
+    if args.tempest:
+        tempest, tempest_problems = load_tempest(args.tempest)
+        problems += tempest_problems
     if args.verify:
         problems += timing_problems(timings)
         if not timings and not problems:
@@ -349,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         steps = load_steps(args.steps)
     except GateInputError as err:
         steps, problems = [], [str(err), *problems]
-    report = build_report(args.scenario, steps, timings, problems)
+    report = build_report(args.scenario, steps, timings, problems, tempest)
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(render_table(report))
     return 0 if report["result"] == "passed" else 1

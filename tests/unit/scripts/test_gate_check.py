@@ -17,10 +17,19 @@ REPO = Path(__file__).resolve().parents[3]
 SCENARIO = "unit-fake"  # no /etc/nimbus-lab/unit-fake: the gate collects no logs
 
 FAKE_OSA = """#!/bin/sh
-# Stand-in for openstack-ansible: writes $FAKE_TIMING (unless "none") as the timing file.
+# Stand-in for openstack-ansible: writes $FAKE_TIMING (unless "none") as the timing file, and
+# for os-tempest.yml copies $FAKE_STREAM (if set) into the -e tempest_results_dir=DIR given.
 [ "$FAKE_TIMING" = none ] || printf '%s' "$FAKE_TIMING" > "$NIMBUS_TIMINGS_FILE"
+for arg in "$@"; do
+    case "$arg" in
+        tempest_results_dir=*)
+            dir="${arg#tempest_results_dir=}"; mkdir -p "$dir"
+            [ -z "${FAKE_STREAM:-}" ] || cp "$FAKE_STREAM" "$dir/tempest.subunit" ;;
+    esac
+done
 exit "${FAKE_RC:-0}"
 """
+STREAMS = REPO / "tests" / "unit" / "plugins" / "plugin_utils" / "tempest_results" / "streams"
 
 
 def timing(changed: int = 0, hosts: tuple[str, ...] = ("dev9",)) -> str:
@@ -42,6 +51,11 @@ def tree(tmp_path: Path) -> Path:
     (root / "scripts").mkdir(parents=True)
     for name in ("gate-check.sh", "gate-report.py"):
         shutil.copy2(REPO / "scripts" / name, root / "scripts" / name)
+    (root / "plugins" / "plugin_utils").mkdir(parents=True)
+    shutil.copy2(
+        REPO / "plugins" / "plugin_utils" / "tempest_results.py",
+        root / "plugins" / "plugin_utils" / "tempest_results.py",
+    )
     (root / "tests" / "lab" / "scenarios").mkdir(parents=True)
     (root / "tests" / "lab" / "scenarios" / f"{SCENARIO}.yml").write_text("hosts: {}\n")
     fake = root / "scripts" / "openstack-ansible"
@@ -50,12 +64,15 @@ def tree(tmp_path: Path) -> Path:
     return root
 
 
-def gate(tree: Path, step: str, fake_timing: str) -> tuple[subprocess.CompletedProcess[str], dict]:
+def gate(
+    tree: Path, step: str, fake_timing: str, stream: str = ""
+) -> tuple[subprocess.CompletedProcess[str], dict]:
     runs = tree.parent / "runs"
     env = {
         **os.environ,
         "NIMBUS_GATE_DIR": str(runs),
         "FAKE_TIMING": fake_timing,
+        "FAKE_STREAM": str(STREAMS / f"{stream}.subunit") if stream else "",
     }
     result = subprocess.run(
         [str(tree / "scripts" / "gate-check.sh"), SCENARIO, "--steps", step],
@@ -114,3 +131,26 @@ def test_crash_of_the_report_fails(tree: Path) -> None:
     assert report == {}
     assert "the report step (gate-report.py) crashed with exit 1" in result.stderr
     assert "step 'idempotency': " in result.stderr
+
+
+def test_tempest_step_reports_counts_and_skips(tree: Path) -> None:
+    result, report = gate(tree, "tempest", timing(), stream="passes_and_a_skip")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [s["name"] for s in report["steps"]] == ["tempest"]
+    assert (report["tempest"]["passed"], report["tempest"]["skipped"]) == (1, 1)
+    assert report["tempest"]["results_dir"].endswith("/tempest")
+    assert "tempest: 1 passed, 0 failed, 1 skipped" in result.stdout
+
+
+def test_tempest_failure_fails_the_step(tree: Path) -> None:
+    result, report = gate(tree, "tempest", timing(), stream="one_of_each_outcome")
+    assert result.returncode == 1
+    assert report["steps"][0]["status"] == "failed"
+    assert report["failure"].startswith("step 'tempest': tempest: t.a.test_broken failed")
+    assert report["tempest"]["failed"] == 2
+
+
+def test_tempest_without_results_fails(tree: Path) -> None:
+    result, report = gate(tree, "tempest", timing())
+    assert result.returncode == 1
+    assert "tempest: no subunit stream" in report["failure"]

@@ -74,6 +74,7 @@ def test_report_shape_is_stable(run_dir: Path, capsys: pytest.CaptureFixture[str
         "scenario",
         "slowest_tasks",
         "steps",
+        "tempest",
         "total_seconds",
         "version",
     ]
@@ -424,3 +425,100 @@ def test_report_shows_the_files(run_dir: Path, capsys: pytest.CaptureFixture[str
     ]
     assert "per playbook file" in table
     assert "  glance.yml                             50.0s     1" in table
+STREAMS = (
+    SCRIPT.parents[1]
+    / "tests"
+    / "unit"
+    / "plugins"
+    / "plugin_utils"
+    / "tempest_results"
+    / "streams"
+)
+
+
+def tempest_dir(tmp_path: Path, case: str | None, run_seconds: float = 61.5) -> Path:
+    directory = tmp_path / "tempest"
+    directory.mkdir()
+    if case:
+        (directory / "tempest.subunit").write_bytes((STREAMS / f"{case}.subunit").read_bytes())
+    (directory / "results.json").write_text(json.dumps({"run_seconds": run_seconds}))
+    return directory
+
+
+def run_with_tempest(
+    run_dir: Path, directory: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict, str]:
+    out = run_dir / "report.json"
+    code = gate_report.main(
+        [
+            "--out",
+            str(out),
+            "--scenario",
+            "aio",
+            "--steps",
+            str(run_dir / "steps.tsv"),
+            "--tempest",
+            str(directory),
+            *[str(p) for p in sorted(run_dir.glob("[0-9]-*.json"))],
+        ]
+    )
+    return code, json.loads(out.read_text()), capsys.readouterr().out
+
+
+def test_tempest_results_are_reported(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report, table = run_with_tempest(
+        run_dir, tempest_dir(tmp_path, "passes_and_a_skip"), capsys
+    )
+    assert code == 0
+    assert report["result"] == "passed"
+    tempest = report["tempest"]
+    assert (tempest["passed"], tempest["failed"], tempest["skipped"]) == (1, 0, 1)
+    assert tempest["run_seconds"] == 61.5
+    assert tempest["skips"] == [{"test": "t.b.test_no_swift", "reason": "Swift is not available."}]
+    assert "tempest: 1 passed, 0 failed, 1 skipped; run 61.5s" in table
+    assert "skipped t.b.test_no_swift: Swift is not available." in table
+
+
+def test_tempest_failure_fails_the_gate_and_names_the_test(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, report, table = run_with_tempest(
+        run_dir, tempest_dir(tmp_path, "one_of_each_outcome"), capsys
+    )
+    assert code == 1
+    assert report["result"] == "failed"
+    assert report["failure"] == "tempest: t.a.test_broken failed"
+    assert "tempest: t.b.test_fixed_bug failed" in report["problems"]
+    assert "  FAILED  t.a.test_broken" in table
+
+
+@pytest.mark.parametrize(
+    ("case", "problem"),
+    [
+        (None, "tempest: no subunit stream"),
+        ("only_skips", "tempest: no test passed: all 1 skipped"),
+        ("empty_stream", "tempest: no test ran"),
+    ],
+)
+def test_tempest_without_a_pass_fails_closed(
+    run_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: str | None,
+    problem: str,
+) -> None:
+    code, report, _ = run_with_tempest(run_dir, tempest_dir(tmp_path, case), capsys)
+    assert code == 1
+    assert report["failure"].startswith(problem)
+
+
+def test_tempest_corrupt_stream_fails(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = tempest_dir(tmp_path, None)
+    (directory / "tempest.subunit").write_bytes(b"Ran 3 tests in 1s\nOK\n")
+    code, report, _ = run_with_tempest(run_dir, directory, capsys)
+    assert code == 1
+    assert "not a subunit v2 stream" in report["failure"]
