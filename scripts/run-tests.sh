@@ -8,7 +8,8 @@
 #   bootstrap  scripts/bootstrap-ansible.sh twice, the openstack-ansible wrapper, ansible-doc
 #   integration  plugin/role targets run against localhost; the test image built and booted
 #   lab        the LXC lab: create, reach, destroy, machine left as it was
-#   gate       scripts/gate-check.sh aio (deploy, healthchecks, second pass changed=0), then
+#   gate       scripts/gate-check.sh aio (deploy, healthchecks, second pass changed=0), Horizon
+#              in headless Chromium (screenshots in the gate's run directory), then
 #              proof that the gate fails on a stopped service and on a second-pass change, a
 #              restart owed by a killed run paid by the next, the role scenarios' testinfra
 #              suites over the aio inventory (stage_testinfra), bad variables stopped
@@ -161,12 +162,13 @@ stage_lab() {
         "$VENV/bin/pytest" -q -rs tests/integration/test_lab.py
 }
 
-# The gate, then on the lab it leaves: a restart owed by a killed run is paid by the next
-# (test_restarts.py), and bad variables stop setup-everything.yml before any change while a
-# configuration MariaDB or memcached refuses never replaces the running one
-# (test_variable_checks.py).
+# The gate (test_gate.py, which also drives Horizon in a browser after the healthchecks:
+# tests/integration/test_horizon_browser.py), then on the lab it leaves: a restart owed by a
+# killed run is paid by the next (test_restarts.py), and bad variables stop
+# setup-everything.yml before any change while a configuration MariaDB or memcached refuses
+# never replaces the running one (test_variable_checks.py).
 stage_gate() {
-    ensure_lab_prerequisites gate &&
+    ensure_lab_prerequisites gate && ensure_browser_prerequisites &&
         "$VENV/bin/pytest" -q -s tests/integration/test_gate.py tests/integration/test_restarts.py &&
         NIMBUS_TESTINFRA_CONFIG_DIR=/etc/nimbus-lab/aio stage_testinfra &&
         NIMBUS_TEST_VARIABLE_CHECKS=1 OSA_CONFIG_DIR=/etc/nimbus-lab/aio \

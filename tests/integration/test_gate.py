@@ -1,7 +1,9 @@
 """The gate, end to end on the `aio` lab: it passes on a good deployment and fails, with a
 clear message, when a service is down or a second pass changes something.
 
-The first test deploys everything (scripts/gate-check.sh aio); the others reuse that lab.
+The first test deploys everything (scripts/gate-check.sh aio); the others reuse that lab. After
+the healthchecks, Horizon is driven in a real browser (tests/integration/test_horizon_browser.py)
+with its screenshots and output in the gate's run directory.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -68,9 +71,47 @@ def test_full_gate_passes(deployed: dict) -> None:
     assert len(deployed["slowest_tasks"]) == 10
 
 
+def test_horizon_in_a_real_browser(deployed: dict) -> None:
+    """The browser test against the gate's lab; runs before the secret check, which reads its
+    output too. Under CI=true a skip inside it is a failure (tests/conftest.py)."""
+    run_dir = Path(deployed["run_dir"])
+    shots = run_dir / "horizon-screenshots"
+    env = {
+        **os.environ,
+        "NIMBUS_TEST_HORIZON": "1",
+        "OSA_CONFIG_DIR": f"/etc/nimbus-lab/{SCENARIO}",
+        "NIMBUS_HORIZON_SCREENSHOTS": str(shots),
+    }
+    test = REPO / "tests" / "integration" / "test_horizon_browser.py"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-s", "-rs", "-p", "no:cacheprovider", str(test)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=900,
+        cwd=REPO,
+    )
+    (run_dir / "horizon-browser.out").write_text(result.stdout + result.stderr)
+    print(result.stdout[-6000:])
+    assert result.returncode == 0, f"the browser test failed; see {run_dir / 'horizon-browser.out'}"
+    assert " passed" in result.stdout and "skipped" not in result.stdout
+    pictures = sorted(p.name for p in shots.glob("*.png"))
+    assert "05-project-images.png" in pictures, pictures
+    print(f"horizon screenshots in {shots}: {', '.join(pictures)}")
+
+
 def test_report_times_every_service_playbook(deployed: dict) -> None:
     files = {(f["pass"], f["file"]): f for f in deployed["playbook_files"]}
-    services = ("keystone.yml", "placement.yml", "glance.yml", "ovn.yml", "neutron.yml", "nova.yml")
+    services = (
+        "keystone.yml",
+        "placement.yml",
+        "glance.yml",
+        "ovn.yml",
+        "neutron.yml",
+        "nova.yml",
+        "horizon.yml",
+    )
     for service in services:
         for number in (1, 2):
             assert files[number, service]["tasks"] > 0, (number, service)
