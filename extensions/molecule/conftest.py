@@ -24,12 +24,20 @@ def unit_properties(host):
 
 @pytest.fixture
 def listeners(host):
-    """``listeners(proto, port)``: local ``address:port`` of the sockets of a port (tcp/udp)."""
+    """``listeners(proto, port)``: local ``address:port`` of the sockets of a port (tcp/udp).
+
+    HAProxy's own sockets are left out: on a host that is also a load balancer (``aio``) its
+    frontends listen on the VIPs with the service's port, in front of the service.
+    """
 
     def read(proto: str, port: int) -> set[str]:
-        flag = {"tcp": "-Htln", "udp": "-Huln"}[proto]
+        flag = {"tcp": "-Htlnp", "udp": "-Hulnp"}[proto]
         out = host.check_output("ss %s sport = :%s", flag, str(port))
-        return {line.split()[3] for line in out.splitlines() if line.strip()}
+        return {
+            line.split()[3]
+            for line in out.splitlines()
+            if line.strip() and '(("haproxy"' not in line
+        }
 
     return read
 
