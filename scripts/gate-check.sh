@@ -61,7 +61,7 @@ export OSA_CONFIG_DIR="$CONFIG_DIR" OSA_LOG_DIR="$RUN_DIR/logs"
 
 timeout_for() {  # default seconds for one command of a step
     local var="NIMBUS_GATE_TIMEOUT_${1^^}"
-    local -A defaults=([bootstrap]=900 [lab]=900 [deploy]=3600 [healthcheck]=600 [idempotency]=1800)
+    local -A defaults=([bootstrap]=900 [lab]=900 [deploy]=3600 [healthcheck]=1800 [idempotency]=1800)
     echo "${!var:-${defaults[$1]}}"
 }
 

@@ -28,10 +28,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPORT_VERSION = 2
+REPORT_VERSION = 3
 STEP_STATUSES = ("ok", "failed")
 # The pass that must change nothing; its wall time is the "no-op pass" benchmark.
 NO_OP_PASS = 2
+# Per playbook file: tasks of timing files written before the callback named the file, and
+# the time of a run spent outside any task (between plays and tasks, the final stats).
+FILE_NOT_RECORDED = "(file not recorded)"
+OUTSIDE_TASKS = "(outside any task)"
 
 
 class GateInputError(Exception):
@@ -170,6 +174,44 @@ def no_op_pass(timings: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     }
 
 
+def file_rows(timings: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Wall time and task count of every playbook file (``keystone.yml``) in each pass.
+
+    A file's time is the sum of its tasks' times over every timing file of the pass (the
+    prechecks imported by each setup playbook add up). The time of each run outside any task
+    is one more row per pass, so a pass's rows add up to its playbooks' wall time. Rows are
+    sorted by the file's pass-1 time, longest first; the outside row comes last.
+    """
+    seconds: dict[tuple[str, int], float] = {}
+    tasks: dict[tuple[str, int], int] = {}
+    outside: dict[int, float] = {}
+    for label, data in timings.items():
+        number = pass_of(label)
+        in_tasks = 0.0
+        for task in data.get("tasks", []):
+            key = (task.get("play_file") or FILE_NOT_RECORDED, number)
+            seconds[key] = seconds.get(key, 0.0) + task["duration"]
+            tasks[key] = tasks.get(key, 0) + 1
+            in_tasks += task["duration"]
+        outside[number] = outside.get(number, 0.0) + max(data.get("duration", 0.0) - in_tasks, 0.0)
+    first = {name: sec for (name, number), sec in seconds.items() if number == 1}
+    order = sorted(seconds, key=lambda key: (-first.get(key[0], 0.0), key[0], key[1]))
+    rows = [
+        {
+            "pass": number,
+            "file": name,
+            "seconds": round(seconds[name, number], 1),
+            "tasks": tasks[name, number],
+        }
+        for name, number in order
+    ]
+    rows += [
+        {"pass": number, "file": OUTSIDE_TASKS, "seconds": round(sec, 1), "tasks": 0}
+        for number, sec in sorted(outside.items())
+    ]
+    return rows
+
+
 def slowest_tasks(timings: dict[str, dict[str, Any]], count: int = 10) -> list[dict[str, Any]]:
     tasks = [
         {
@@ -223,9 +265,32 @@ def build_report(
         "steps": steps,
         "playbooks": playbook_rows(timings),
         "no_op_pass": no_op_pass(timings),
+        "playbook_files": file_rows(timings),
         "slowest_tasks": slowest_tasks(timings),
         "changed_on_second_pass": changed_tasks(timings, NO_OP_PASS),
     }
+
+
+def render_file_rows(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per playbook file, wall time and task count side by side for each pass."""
+    if not rows:
+        return []
+    passes = sorted({r["pass"] for r in rows})
+    cells: dict[str, dict[int, str]] = {}
+    for row in rows:
+        cells.setdefault(row["file"], {})[row["pass"]] = (
+            f"{row['seconds']:>8.1f}s {row['tasks']:>5}"
+        )
+    width = max(34, *(len(name) for name in cells))
+    head = "".join(f" {'pass ' + str(n):>9} {'tasks':>5}" for n in passes)
+    lines = ["", "per playbook file (time of its tasks, every playbook of the pass):"]
+    lines.append(f"  {'file':<{width}}{head}")
+    empty = f"{'-':>9} {'-':>5}"
+    lines += [
+        f"  {name:<{width}}" + "".join(f" {per.get(n, empty)}" for n in passes)
+        for name, per in cells.items()
+    ]
+    return lines
 
 
 def render_table(report: dict[str, Any]) -> str:
@@ -243,6 +308,7 @@ def render_table(report: dict[str, Any]) -> str:
         noop = report["no_op_pass"]
         per = ", ".join(f"{name} {sec:.1f}s" for name, sec in noop["playbooks"].items())
         lines += ["", f"no-op pass (pass {NO_OP_PASS}): {noop['seconds']:.1f}s ({per})"]
+    lines += render_file_rows(report["playbook_files"])
     lines += ["", "ten slowest tasks:"]
     lines += [
         f"  {t['seconds']:>8.1f}s  pass {t['pass']}  {t['playbook']}: {t['task']}"

@@ -10,7 +10,8 @@
 #   lab        the LXC lab: create, reach, destroy, machine left as it was
 #   gate       scripts/gate-check.sh aio (deploy, healthchecks, second pass changed=0), then
 #              proof that the gate fails on a stopped service and on a second-pass change, a
-#              restart owed by a killed run paid by the next, bad variables stopped
+#              restart owed by a killed run paid by the next, the role scenarios' testinfra
+#              suites over the aio inventory (stage_testinfra), bad variables stopped
 #   roles      tests/integration/roles/run.sh on the lab the gate left (db_setup, mq_setup,
 #              python_venv, systemd_service, haproxy_server, service_catalog, keystone day two);
 #              NIMBUS_ROLES_CONFIG_DIR selects another deployed scenario (default the gate's
@@ -18,9 +19,16 @@
 #   molecule   the Molecule role scenarios of extensions/molecule/ (converge, idempotence, bad
 #              variables refused, testinfra verify) on a lab host of their own, created once
 #              and destroyed at the end; one line per scenario with its time (runs after
-#              lab, before gate). NIMBUS_MOLECULE_SCENARIOS="a b" runs some (default: all),
-#              NIMBUS_MOLECULE_LAB another lab scenario (default molecule; e.g. dev3),
-#              NIMBUS_MOLECULE_KEEP=1 keeps the lab host for the next run
+#              lab, before gate). `molecule ROLE...` (or NIMBUS_MOLECULE_SCENARIOS="a b") runs
+#              some (default: all), NIMBUS_MOLECULE_LAB another lab scenario (default
+#              molecule; e.g. dev3), NIMBUS_MOLECULE_KEEP=1 keeps the lab host for the next run
+#   testinfra  (not in the default run: the gate calls it) the role scenarios' testinfra suites
+#              over a deployed lab's inventory, NIMBUS_TESTINFRA_CONFIG_DIR (default
+#              /etc/nimbus-lab/aio); NIMBUS_TESTINFRA_SUITES="a b" runs some
+#
+# Usage: scripts/run-tests.sh [STAGE...] [molecule [SCENARIO...]] [STAGE...]
+#   e.g. scripts/run-tests.sh lint unit molecule galera_server rabbitmq_server
+# NIMBUS_RUN_TESTS_PLAN=1 prints the stages and scenarios that would run, and stops.
 # Any failing stage fails the run; a summary line per stage is printed at the end.
 set -uo pipefail
 
@@ -160,8 +168,39 @@ stage_lab() {
 stage_gate() {
     ensure_lab_prerequisites gate &&
         "$VENV/bin/pytest" -q -s tests/integration/test_gate.py tests/integration/test_restarts.py &&
+        NIMBUS_TESTINFRA_CONFIG_DIR=/etc/nimbus-lab/aio stage_testinfra &&
         NIMBUS_TEST_VARIABLE_CHECKS=1 OSA_CONFIG_DIR=/etc/nimbus-lab/aio \
             "$VENV/bin/pytest" -q tests/integration/test_variable_checks.py
+}
+
+# The testinfra suites of the roles a deployment runs (extensions/molecule/<role>/tests/, the
+# modules the role scenarios verify with), run over a deployed lab's inventory: each module
+# names its inventory group (testinfra_hosts), so a check runs on every host of that group.
+# The systemd_service suite checks its scenario's test unit: it runs in its scenario only.
+readonly DEPLOYMENT_SUITES=(memcached_server galera_server rabbitmq_server)
+
+# Not a stage of its own in a full run (the gate stage calls it); alone:
+#   NIMBUS_TESTINFRA_CONFIG_DIR=/etc/nimbus-lab/molecule NIMBUS_TESTINFRA_SUITES="galera_server" \
+#       scripts/run-tests.sh testinfra
+stage_testinfra() {
+    local config_dir="${NIMBUS_TESTINFRA_CONFIG_DIR:-/etc/nimbus-lab/aio}" suites=() paths=() s
+    read -ra suites <<< "${NIMBUS_TESTINFRA_SUITES:-${DEPLOYMENT_SUITES[*]}}"
+    for s in "${suites[@]}"; do
+        if [ ! -d "extensions/molecule/$s/tests" ]; then
+            echo "run-tests: no testinfra suite extensions/molecule/$s/tests (NIMBUS_TESTINFRA_SUITES); suites: ${DEPLOYMENT_SUITES[*]}" >&2
+            return 1
+        fi
+        paths+=("extensions/molecule/$s/tests")
+    done
+    [ -f "$config_dir/openstack_user_config.yml" ] || {
+        echo "run-tests: $config_dir has no openstack_user_config.yml (NIMBUS_TESTINFRA_CONFIG_DIR: a deployed lab's configuration directory)" >&2
+        return 1
+    }
+    say "testinfra suites ${suites[*]} over the inventory of $config_dir"
+    OSA_CONFIG_DIR="$config_dir" ANSIBLE_CONFIG="$REPO/scripts/openstack-ansible.cfg" \
+        ANSIBLE_COLLECTIONS_PATH="$REPO/.build" \
+        "$VENV/bin/pytest" -q -p no:cacheprovider --connection=ansible \
+        --ansible-inventory="$REPO/inventory/openstack_deploy.yml" "${paths[@]}"
 }
 
 # After the gate: its aio lab is deployed and kept, so the role tests reuse it.
@@ -169,29 +208,69 @@ stage_roles() {
     bash tests/integration/roles/run.sh "${NIMBUS_ROLES_CONFIG_DIR:-/etc/nimbus-lab/aio}"
 }
 
+# The role scenarios of extensions/molecule/ (every directory with a molecule.yml except the
+# shared "default", which only creates and destroys the lab host), space-separated.
+molecule_scenarios() {
+    local f names=()
+    for f in extensions/molecule/*/molecule.yml; do
+        f="$(basename "$(dirname "$f")")"
+        [ "$f" = default ] || names+=("$f")
+    done
+    echo "${names[*]}"
+}
+
+is_molecule_scenario() {
+    [ "$1" != default ] && [ -f "extensions/molecule/$1/molecule.yml" ]
+}
+
+# Scenarios named on the command line after "molecule" (scripts/run-tests.sh molecule ROLE...).
+MOLECULE_SCENARIOS=()
+
 # The Molecule scenarios share one lab host (shared_state, extensions/molecule/config.yml):
 # the "default" scenario creates it, each scenario runs its test sequence on it, and the
 # "default" scenario destroys it at the end.
 stage_molecule() {
     ensure_lab_prerequisites molecule || return 1
     local s rc=0 t0 scenarios=() results=()
-    if [ -n "${NIMBUS_MOLECULE_SCENARIOS:-}" ]; then
+    if [ "${#MOLECULE_SCENARIOS[@]}" -gt 0 ]; then
+        scenarios=("${MOLECULE_SCENARIOS[@]}")
+    elif [ -n "${NIMBUS_MOLECULE_SCENARIOS:-}" ]; then
         read -ra scenarios <<< "$NIMBUS_MOLECULE_SCENARIOS"
     else
-        for s in extensions/molecule/*/molecule.yml; do
-            s="$(basename "$(dirname "$s")")"
-            [ "$s" = default ] || scenarios+=("$s")
-        done
+        read -ra scenarios <<< "$(molecule_scenarios)"
     fi
+    for s in "${scenarios[@]}"; do
+        is_molecule_scenario "$s" || {
+            echo "run-tests: no Molecule scenario '$s' (extensions/molecule/$s/molecule.yml); scenarios: $(molecule_scenarios)" >&2
+            return 1
+        }
+    done
     t0=$SECONDS
     if molecule create -s default; then results+=("ok      create the lab host ($((SECONDS - t0))s)")
     else echo "run-tests: molecule could not create the lab host" >&2; return 1; fi
+    local passed=()
     for s in "${scenarios[@]}"; do
         say "molecule scenario $s"
         t0=$SECONDS
-        if molecule test -s "$s" --destroy never; then results+=("ok      $s ($((SECONDS - t0))s)")
+        if molecule test -s "$s" --destroy never; then results+=("ok      $s ($((SECONDS - t0))s)"); passed+=("$s")
         else results+=("FAILED  $s ($((SECONDS - t0))s)"); rc=1; fi
     done
+    # On the host the passed scenarios left: a role broken by hand fails its scenario's verify
+    # and the gate's testinfra run (tests/integration/test_molecule_breakage.py has a case for
+    # some roles; pytest exits 5 when none of the passed scenarios has one).
+    if [ "${#passed[@]}" -gt 0 ]; then
+        local expr
+        expr="$(printf ' or %s' "${passed[@]}")"
+        say "a role broken on the host fails its scenario and the gate"
+        t0=$SECONDS
+        NIMBUS_TEST_MOLECULE_BREAKAGE=1 NIMBUS_MOLECULE_LAB="${NIMBUS_MOLECULE_LAB:-molecule}" \
+            "$VENV/bin/pytest" -q -p no:cacheprovider -k "${expr# or }" tests/integration/test_molecule_breakage.py
+        case $? in
+            0) results+=("ok      broken roles caught ($((SECONDS - t0))s)") ;;
+            5) ;;
+            *) results+=("FAILED  broken roles caught ($((SECONDS - t0))s)"); rc=1 ;;
+        esac
+    fi
     if [ "${NIMBUS_MOLECULE_KEEP:-0}" != 1 ]; then
         t0=$SECONDS
         if molecule destroy -s default; then results+=("ok      destroy the lab host ($((SECONDS - t0))s)")
@@ -203,11 +282,29 @@ stage_molecule() {
 }
 
 main() {
-    local stages=("$@") s rc=0 results=()
-    [ "${#stages[@]}" -eq 0 ] && stages=("${ALL_STAGES[@]}")
-    for s in "${stages[@]}"; do
-        declare -F "stage_$s" >/dev/null || { echo "unknown stage '$s'; stages: ${ALL_STAGES[*]} molecule" >&2; exit 2; }
+    local stages=() s rc=0 results=() last=""
+    # Arguments are stages; the words after "molecule" that are not stages are its scenarios.
+    for s in "$@"; do
+        if declare -F "stage_$s" >/dev/null; then
+            stages+=("$s")
+            last="$s"
+        elif [ "$last" = molecule ] && is_molecule_scenario "$s"; then
+            MOLECULE_SCENARIOS+=("$s")
+        elif [ "$last" = molecule ]; then
+            echo "unknown stage or Molecule scenario '$s'; stages: ${ALL_STAGES[*]}; scenarios: $(molecule_scenarios)" >&2
+            exit 2
+        else
+            echo "unknown stage '$s'; stages: ${ALL_STAGES[*]}" >&2
+            exit 2
+        fi
     done
+    [ "${#stages[@]}" -eq 0 ] && stages=("${ALL_STAGES[@]}")
+    # NIMBUS_RUN_TESTS_PLAN=1: print what would run and stop (nothing is installed or run).
+    if [ "${NIMBUS_RUN_TESTS_PLAN:-0}" = 1 ]; then
+        echo "stages: ${stages[*]}"
+        echo "molecule scenarios: ${MOLECULE_SCENARIOS[*]:-${NIMBUS_MOLECULE_SCENARIOS:-$(molecule_scenarios)}}"
+        exit 0
+    fi
     ensure_os_tools || { echo "run-tests: could not install the OS tools (shellcheck, python3-venv, qemu-system-x86, ...) with apt" >&2; exit 1; }
     ensure_venv || { echo "run-tests: could not build the test venv" >&2; exit 1; }
     collection_link

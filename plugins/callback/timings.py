@@ -13,6 +13,9 @@ description:
     final per-host stats, then writes them as JSON when the run ends.
   - The gate (C(scripts/gate-check.sh)) uses the file to print the slowest tasks and the
     tasks that changed on a run that should have changed nothing.
+  - Each task names the playbook file its play comes from (C(play_file), relative to the
+    directory of the playbook that was run, e.g. C(keystone.yml) inside
+    C(setup-openstack.yml)), so the time of every imported playbook can be added up.
   - Does nothing unless O(output_file) is set.
 options:
   output_file:
@@ -34,6 +37,21 @@ from typing import Any
 from ansible.plugins.callback import CallbackBase
 
 
+def play_file(path: str, top_dir: str) -> str:
+    """The file of a play (``/x/playbooks/keystone.yml:3`` -> ``keystone.yml``).
+
+    Relative to the directory of the playbook that was run; absolute when the file is
+    elsewhere (a playbook of another collection); empty when Ansible does not know it.
+    """
+    name = path.rsplit(":", 1)[0] if path.rsplit(":", 1)[-1].isdigit() else path
+    if not name:
+        return ""
+    name = os.path.abspath(name)
+    if top_dir and os.path.commonpath([name, top_dir]) == top_dir:
+        return os.path.relpath(name, top_dir)
+    return name
+
+
 class CallbackModule(CallbackBase):
     """Collect task durations and per-host results; dump them as JSON at the end."""
 
@@ -47,6 +65,8 @@ class CallbackModule(CallbackBase):
         self._started = time.time()
         self._playbook = ""
         self._play = ""
+        self._play_file = ""
+        self._top_dir = ""
         self._tasks: list[dict[str, Any]] = []
         self._current: dict[str, Any] | None = None
 
@@ -58,15 +78,18 @@ class CallbackModule(CallbackBase):
 
     def v2_playbook_on_start(self, playbook: Any) -> None:
         self._playbook = os.path.basename(playbook._file_name)
+        self._top_dir = os.path.dirname(os.path.abspath(playbook._file_name))
 
     def v2_playbook_on_play_start(self, play: Any) -> None:
         self._close_task()
         self._play = play.get_name().strip()
+        self._play_file = play_file(play.get_path() or "", self._top_dir)
 
     def v2_playbook_on_task_start(self, task: Any, is_conditional: bool = False) -> None:
         self._close_task()
         self._current = {
             "play": self._play,
+            "play_file": self._play_file,
             "task": task.get_name().strip(),
             "path": task.get_path() or "",
             "hosts": {},

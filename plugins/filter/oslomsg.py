@@ -32,7 +32,10 @@ options:
     type: int
     required: true
   vhost:
-    description: Virtual host, with or without its leading slash.
+    description:
+      - Virtual host, exactly as RabbitMQ names it (C(/nova) and C(nova) are two different
+        vhosts). The URL's path is C(/) followed by the name, percent-encoded, which is what
+        oslo.messaging decodes back.
     type: str
     required: true
   transport:
@@ -84,7 +87,7 @@ def oslomsg_url(
         raise OslomsgUrlError(f"oslomsg_url: port must be 1-65535, got {port!r}")
     credentials = f"{quote(str(userid), safe='')}:{quote(str(password), safe='')}"
     netlocs = ",".join(f"{credentials}@{_host(str(h))}:{int(port)}" for h in hosts)
-    return f"{transport}://{netlocs}/{quote(str(vhost).lstrip('/'), safe='')}"
+    return f"{transport}://{netlocs}/{quote(str(vhost), safe='')}"
 
 
 class FilterModule:

@@ -68,6 +68,19 @@ def test_full_gate_passes(deployed: dict) -> None:
     assert len(deployed["slowest_tasks"]) == 10
 
 
+def test_report_times_every_service_playbook(deployed: dict) -> None:
+    files = {(f["pass"], f["file"]): f for f in deployed["playbook_files"]}
+    services = ("keystone.yml", "placement.yml", "glance.yml", "ovn.yml", "neutron.yml", "nova.yml")
+    for service in services:
+        for number in (1, 2):
+            assert files[number, service]["tasks"] > 0, (number, service)
+            assert files[number, service]["seconds"] > 0, (number, service)
+    assert (0, "healthcheck/keystone.yml") in files
+    assert not any(f["file"] == "(file not recorded)" for f in deployed["playbook_files"])
+    first = [f for f in deployed["playbook_files"] if f["pass"] == 1][:-1]  # outside row last
+    assert [f["seconds"] for f in first] == sorted((f["seconds"] for f in first), reverse=True)
+
+
 def test_no_secret_in_any_output_or_log(deployed: dict) -> None:
     run_dir = Path(deployed["run_dir"])
     secrets = {}

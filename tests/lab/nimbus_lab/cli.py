@@ -330,6 +330,26 @@ def ensure_deploy_key(cfg: Settings, report: Report) -> str:
     return public.read_text().strip()
 
 
+# Appends the key to root's authorized_keys unless it is there; prints "added" when it did.
+_AUTHORIZE_KEY = (
+    'f=/root/.ssh/authorized_keys; grep -qxF -- "$1" "$f" 2>/dev/null && exit 0;'
+    ' umask 077; mkdir -p /root/.ssh && printf "%s\\n" "$1" >> "$f" && echo added'
+)
+
+
+def ensure_authorized_key(name: str, public_key: str, report: Report) -> None:
+    """Let this deployment host's key log in to an existing lab host.
+
+    A lab host made by another user or checkout (another HOME, so another key) would
+    otherwise refuse the deploy.
+    """
+    done = system.lxc_attach(name, ["sh", "-c", _AUTHORIZE_KEY, "sh", public_key])
+    if done.returncode != 0:
+        raise LabError(f"could not authorize the deploy key on {name}: {done.stderr.strip()}")
+    if done.stdout.strip() == "added":
+        report.changed(f"authorized {public_key.rsplit(maxsplit=1)[-1]} on {name}")
+
+
 def clone_method(cfg: Settings) -> str:
     if cfg.clone:
         return cfg.clone
@@ -526,7 +546,18 @@ def ensure_hosts(
             if states[host.name] != "running":
                 failed = system.lxc_attach(host.name, ["systemctl", "--failed", "--no-legend"])
                 report.note(f"{host.name} booted degraded: {failed.stdout.strip()}")
+    trust_hosts(st, scenario, made=to_create, cfg=cfg, report=report)
+
+
+def trust_hosts(
+    st: StateFile, scenario: Scenario, *, made: list[Host], cfg: Settings, report: Report
+) -> None:
+    """Each way: the deploy key logs in to every host, every host key is known."""
+    hosts = st.data["scenarios"][scenario.name]["hosts"]
+    public_key = ensure_deploy_key(cfg, report)
     for host in scenario.hosts:
+        if host not in made:
+            ensure_authorized_key(host.name, public_key, report)
         info = hosts[host.name]
         line = known_hosts_line(host.name, str(host.mgmt_address), host_public_key(info))
         info["known_hosts"] = line

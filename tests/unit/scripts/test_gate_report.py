@@ -67,6 +67,7 @@ def test_report_shape_is_stable(run_dir: Path, capsys: pytest.CaptureFixture[str
         "changed_on_second_pass",
         "failure",
         "no_op_pass",
+        "playbook_files",
         "playbooks",
         "problems",
         "result",
@@ -286,3 +287,140 @@ def test_report_needs_its_arguments(capsys: pytest.CaptureFixture[str]) -> None:
         gate_report.main(["--scenario", "aio"])
     assert exit_info.value.code == 2
     assert "--out, --scenario and --steps are required" in capsys.readouterr().err
+
+
+# Per playbook file: the time and task count of each imported playbook, per pass.
+
+
+def timed(playbook: str, duration: float, tasks: list[tuple[str | None, float]]) -> dict:
+    """A timing file whose tasks come from the given play files (None: an old file)."""
+    records = []
+    for index, (play_file, seconds) in enumerate(tasks):
+        record = {"task": f"task {index}", "duration": seconds, "hosts": {"aio1": "ok"}}
+        if play_file is not None:
+            record["play_file"] = play_file
+        records.append(record)
+    stats = {"aio1": {"ok": len(tasks), "changed": 0, "failures": 0, "unreachable": 0}}
+    return {"playbook": playbook, "duration": duration, "stats": stats, "tasks": records}
+
+
+OPENSTACK_1 = timed(
+    "setup_openstack.yml",
+    100.0,
+    [("prechecks.yml", 2.0), ("keystone.yml", 30.0), ("keystone.yml", 10.0), ("glance.yml", 50.0)],
+)
+OPENSTACK_2 = timed(
+    "setup_openstack.yml",
+    20.0,
+    [("prechecks.yml", 1.0), ("keystone.yml", 4.0), ("glance.yml", 6.0), ("glance.yml", 3.0)],
+)
+HOSTS_1 = timed("setup_hosts.yml", 12.5, [("prechecks.yml", 1.5), ("openstack_hosts.yml", 9.0)])
+HEALTH_0 = timed(
+    "healthcheck_openstack.yml",
+    8.0,
+    [("healthcheck_openstack.yml", 1.0), ("healthcheck/glance.yml", 5.0)],
+)
+
+
+def rows_of(rows: list[dict]) -> list[tuple[int, str, float, int]]:
+    return [(r["pass"], r["file"], r["seconds"], r["tasks"]) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("timings", "expected"),
+    [
+        ({}, []),
+        (
+            {"1-setup-openstack": OPENSTACK_1},
+            [
+                (1, "glance.yml", 50.0, 1),
+                (1, "keystone.yml", 40.0, 2),
+                (1, "prechecks.yml", 2.0, 1),
+                (1, "(outside any task)", 8.0, 0),
+            ],
+        ),
+        (
+            # Sorted by pass-1 time; pass 2 next to pass 1; the prechecks of both setup
+            # playbooks add up; a file that ran only in another pass comes after.
+            {
+                "1-setup-openstack": OPENSTACK_1,
+                "1-setup-hosts": HOSTS_1,
+                "2-setup-openstack": OPENSTACK_2,
+                "0-healthcheck-openstack": HEALTH_0,
+            },
+            [
+                (1, "glance.yml", 50.0, 1),
+                (2, "glance.yml", 9.0, 2),
+                (1, "keystone.yml", 40.0, 2),
+                (2, "keystone.yml", 4.0, 1),
+                (1, "openstack_hosts.yml", 9.0, 1),
+                (1, "prechecks.yml", 3.5, 2),
+                (2, "prechecks.yml", 1.0, 1),
+                (0, "healthcheck/glance.yml", 5.0, 1),
+                (0, "healthcheck_openstack.yml", 1.0, 1),
+                (0, "(outside any task)", 2.0, 0),
+                (1, "(outside any task)", 10.0, 0),
+                (2, "(outside any task)", 6.0, 0),
+            ],
+        ),
+        (
+            # A timing file from before the callback named the play's file still loads.
+            {"2-setup-hosts": timed("setup_hosts.yml", 3.0, [(None, 1.0), (None, 1.5)])},
+            [(2, "(file not recorded)", 2.5, 2), (2, "(outside any task)", 0.5, 0)],
+        ),
+        (
+            # Task times a little above the run's (clock rounding) give no negative row.
+            {"1-setup-hosts": timed("setup_hosts.yml", 2.0, [("prechecks.yml", 2.001)])},
+            [(1, "prechecks.yml", 2.0, 1), (1, "(outside any task)", 0.0, 0)],
+        ),
+    ],
+    ids=["none", "one-pass", "three-passes", "old-file", "no-negative-outside"],
+)
+def test_file_rows(timings: dict, expected: list) -> None:
+    assert rows_of(gate_report.file_rows(timings)) == expected
+
+
+def test_file_rows_of_a_pass_add_up_to_its_wall_time() -> None:
+    timings = {"1-setup-openstack": OPENSTACK_1, "1-setup-hosts": HOSTS_1}
+    rows = gate_report.file_rows(timings)
+    assert sum(r["seconds"] for r in rows) == pytest.approx(112.5)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        ([], []),
+        (
+            [
+                {"pass": 1, "file": "glance.yml", "seconds": 50.0, "tasks": 1},
+                {"pass": 2, "file": "glance.yml", "seconds": 9.0, "tasks": 2},
+                {"pass": 2, "file": "nova.yml", "seconds": 3.25, "tasks": 12},
+            ],
+            [
+                "",
+                "per playbook file (time of its tasks, every playbook of the pass):",
+                "  file                                  pass 1 tasks    pass 2 tasks",
+                "  glance.yml                             50.0s     1      9.0s     2",
+                "  nova.yml                                   -     -      3.2s    12",
+            ],
+        ),
+    ],
+    ids=["nothing", "missing-cell"],
+)
+def test_render_file_rows(rows: list, expected: list) -> None:
+    assert gate_report.render_file_rows(rows) == expected
+
+
+def test_report_shows_the_files(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (run_dir / "1-setup_openstack.json").write_text(json.dumps(OPENSTACK_1))
+    code, report, table = run(run_dir, capsys)
+    assert code == 0
+    assert report["version"] == 3
+    # The fixture's setup_hosts files are of the old format (no play_file): 66 s, 12 tasks.
+    assert rows_of(report["playbook_files"])[:3] == [
+        (1, "(file not recorded)", 66.0, 12),
+        (2, "(file not recorded)", 3.0, 2),
+        (1, "glance.yml", 50.0, 1),
+    ]
+    assert "per playbook file" in table
+    assert "  glance.yml                             50.0s     1" in table

@@ -1,10 +1,13 @@
-"""What memcached_server leaves on a host (Molecule scenario memcached_server)."""
+"""What memcached_server leaves on a host (Molecule scenario memcached_server; the gate runs
+the same module over every host of memcached_all of a deployment)."""
 
 from __future__ import annotations
 
 import socket
 
 import pytest
+
+testinfra_hosts = ["memcached_all"]
 
 PORT = 11211
 

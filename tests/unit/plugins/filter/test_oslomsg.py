@@ -1,5 +1,7 @@
 """oslomsg_url: one row per input shape."""
 
+from urllib.parse import unquote, urlsplit
+
 import pytest
 
 from ansible_collections.nimbus.cloud.plugins.filter.oslomsg import OslomsgUrlError, oslomsg_url
@@ -7,7 +9,7 @@ from ansible_collections.nimbus.cloud.plugins.filter.oslomsg import OslomsgUrlEr
 PASSWORD = "not-a-secret"  # noqa: S105 -- a test value
 
 CASES = [
-    (["10.0.0.1"], "nova", "pw", 5671, "/nova", "rabbit://nova:pw@10.0.0.1:5671/nova"),
+    (["10.0.0.1"], "nova", "pw", 5671, "/nova", "rabbit://nova:pw@10.0.0.1:5671/%2Fnova"),
     (
         ["10.0.0.1", "10.0.0.2"],
         "nova",
@@ -16,8 +18,9 @@ CASES = [
         "nova",
         "rabbit://nova:pw@10.0.0.1:5671,nova:pw@10.0.0.2:5671/nova",
     ),
-    (["fd00::1"], "u", "p", 5672, "/v", "rabbit://u:p@[fd00::1]:5672/v"),
-    (["h"], "u", "p/a:s@s%", 5671, "/v", "rabbit://u:p%2Fa%3As%40s%25@h:5671/v"),
+    (["fd00::1"], "u", "p", 5672, "/v", "rabbit://u:p@[fd00::1]:5672/%2Fv"),
+    (["h"], "u", "p/a:s@s%", 5671, "/v", "rabbit://u:p%2Fa%3As%40s%25@h:5671/%2Fv"),
+    (["h"], "u", "p", 5671, "/", "rabbit://u:p@h:5671/%2F"),
 ]
 
 
@@ -25,6 +28,14 @@ CASES = [
 def test_oslomsg_url(case):
     hosts, user, password, port, vhost, expected = case
     assert oslomsg_url(hosts, userid=user, password=password, port=port, vhost=vhost) == expected
+
+
+@pytest.mark.parametrize("vhost", ["/nova", "nova", "/", "/a b/c"])
+def test_oslomsg_url_vhost_survives_oslo_parsing(vhost):
+    # oslo.messaging's TransportURL.parse: the vhost is the URL path after its first "/",
+    # percent-decoded. The vhost the client opens must be the one mq_setup created.
+    url = oslomsg_url(["h"], userid="u", password=PASSWORD, port=5671, vhost=vhost)
+    assert unquote(urlsplit(url).path[1:]) == vhost
 
 
 @pytest.mark.parametrize(

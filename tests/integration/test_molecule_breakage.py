@@ -1,0 +1,157 @@
+"""A role broken on its host fails both its Molecule scenario's verify and the gate's testinfra
+run (scripts/run-tests.sh testinfra over the lab's inventory), each naming the broken check;
+once repaired, both pass again.
+
+Runs on the Molecule lab host after the scenarios converged it (scripts/run-tests.sh molecule
+runs it with -k for the scenarios that passed). The breakage is done on the host by hand: the
+roles' own variable checks refuse the bad values (memcached on 0.0.0.0), so no converge can
+produce them.
+  NIMBUS_TEST_MOLECULE_BREAKAGE=1 NIMBUS_MOLECULE_LAB=molecule pytest -k memcached_server \\
+      tests/integration/test_molecule_breakage.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LAB = os.environ.get("NIMBUS_MOLECULE_LAB", "molecule")
+CONFIG_DIR = Path("/etc/nimbus-lab") / LAB
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("NIMBUS_TEST_MOLECULE_BREAKAGE") != "1",
+    reason="set NIMBUS_TEST_MOLECULE_BREAKAGE=1 on a lab the Molecule scenarios converged",
+)
+
+
+@dataclass(frozen=True)
+class Breakage:
+    scenario: str
+    # Shell run on the lab host as root: breaks the role, then repairs it exactly.
+    breaks: str
+    repairs: str
+    # Patterns of the test ids that must fail (and no other), text the failures must show.
+    failing: tuple[str, ...]
+    shows: tuple[str, ...]
+
+
+CASES = [
+    Breakage(
+        scenario="memcached_server",
+        breaks=(
+            "cp -p /etc/memcached.conf /root/memcached.conf.molecule && "
+            "sed -i 's/^-l .*/-l 0.0.0.0/' /etc/memcached.conf && "
+            "chmod 0644 /etc/memcached.conf && systemctl restart memcached"
+        ),
+        repairs=(
+            "cp -p /root/memcached.conf.molecule /etc/memcached.conf && "
+            "systemctl restart memcached && rm /root/memcached.conf.molecule"
+        ),
+        failing=(
+            r"test_listens_on_the_management_address_only\[",
+            r"test_file_owner_and_mode\[.*/etc/memcached\.conf-",
+        ),
+        shows=("0.0.0.0:11211",),
+    ),
+    # A secret readable by everyone: RabbitMQ's TLS key. (Not the Erlang cookie: RabbitMQ's
+    # own CLI refuses a cookie others can read, so every rabbitmqctl check would fail too.)
+    Breakage(
+        scenario="rabbitmq_server",
+        breaks="chmod 0644 /etc/rabbitmq/tls/rabbitmq.key",
+        repairs="chmod 0640 /etc/rabbitmq/tls/rabbitmq.key",
+        failing=(r"test_file_owner_and_mode\[.*/etc/rabbitmq/tls/rabbitmq\.key-",),
+        shows=("420 == 416", "420 != 416"),  # 0o644 found, 0o640 wanted (testinfra's modes)
+    ),
+]
+
+
+def lab_address() -> str:
+    for line in (CONFIG_DIR / "openstack_user_config.yml").read_text().splitlines():
+        if line.strip().startswith("ip:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no host address in {CONFIG_DIR}/openstack_user_config.yml")
+
+
+def on_host(script: str) -> None:
+    subprocess.run(
+        ["ssh", "-o", "BatchMode=yes", f"root@{lab_address()}", script], check=True, timeout=120
+    )
+
+
+def run(argv: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        argv,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, **env},
+        check=False,
+    )
+    result.stdout = ANSI.sub("", result.stdout + result.stderr)
+    return result
+
+
+def molecule_verify(scenario: str) -> subprocess.CompletedProcess[str]:
+    # No borders: Molecule would wrap pytest's lines inside them.
+    return run(
+        ["molecule", "verify", "-s", scenario],
+        NIMBUS_MOLECULE_LAB=LAB,
+        MOLECULE_COMMAND_BORDERS="false",
+    )
+
+
+def gate_testinfra(scenario: str) -> subprocess.CompletedProcess[str]:
+    return run(
+        ["bash", "scripts/run-tests.sh", "testinfra"],
+        NIMBUS_TESTINFRA_CONFIG_DIR=str(CONFIG_DIR),
+        NIMBUS_TESTINFRA_SUITES=scenario,
+    )
+
+
+def failed_tests(output: str) -> set[str]:
+    """Node ids of the FAILED lines of pytest's short summary (-ra)."""
+    names = set()
+    for line in output.splitlines():
+        match = re.search(r"FAILED \S*::(\S+)", line)
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.scenario for c in CASES])
+def test_a_broken_role_fails_its_scenario_and_the_gate(case):
+    assert molecule_verify(case.scenario).returncode == 0, (
+        "the role must verify before it is broken"
+    )
+    on_host(case.breaks)
+    try:
+        for what, result in (
+            (f"molecule verify -s {case.scenario}", molecule_verify(case.scenario)),
+            ("scripts/run-tests.sh testinfra", gate_testinfra(case.scenario)),
+        ):
+            assert result.returncode != 0, (
+                f"{what} passed on a broken {case.scenario}:\n{result.stdout[-3000:]}"
+            )
+            failed = failed_tests(result.stdout)
+            # Exactly the broken checks fail.
+            unexpected = {f for f in failed if not any(re.match(p, f) for p in case.failing)}
+            assert unexpected == set(), f"{what}: other checks failed too:\n{result.stdout[-3000:]}"
+            for pattern in case.failing:
+                assert any(re.match(pattern, f) for f in failed), (
+                    f"{what}: no failed test matches {pattern}; failed: {sorted(failed)}"
+                )
+            assert any(text in result.stdout for text in case.shows), (
+                f"{what}: the failure shows none of {case.shows}"
+            )
+    finally:
+        on_host(case.repairs)
+    repaired = molecule_verify(case.scenario)
+    assert repaired.returncode == 0, f"still failing after the repair:\n{repaired.stdout[-3000:]}"
