@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 from pathlib import Path
@@ -425,6 +426,8 @@ def test_report_shows_the_files(run_dir: Path, capsys: pytest.CaptureFixture[str
     ]
     assert "per playbook file" in table
     assert "  glance.yml                             50.0s     1" in table
+
+
 STREAMS = (
     SCRIPT.parents[1]
     / "tests"
@@ -440,7 +443,9 @@ def tempest_dir(tmp_path: Path, case: str | None, run_seconds: float = 61.5) -> 
     directory = tmp_path / "tempest"
     directory.mkdir()
     if case:
-        (directory / "tempest.subunit").write_bytes((STREAMS / f"{case}.subunit").read_bytes())
+        (directory / "tempest.subunit").write_bytes(
+            base64.b64decode((STREAMS / f"{case}.subunit.b64").read_text())
+        )
     (directory / "results.json").write_text(json.dumps({"run_seconds": run_seconds}))
     return directory
 

@@ -6,12 +6,13 @@ writer produces, so the streams are made by it, not by a writer of ours:
     python3 -m venv /tmp/subunit && /tmp/subunit/bin/pip install python-subunit==1.4.6
     /tmp/subunit/bin/python tests/unit/plugins/plugin_utils/tempest_results/make_streams.py
 
-Each case of cases.yml with ``events`` gets ``streams/<id>.subunit``; an event is a
-StreamResult.status() call (``file`` is written as UTF-8, ``time`` is seconds since the epoch).
+Each case of cases.yml with ``events`` gets ``streams/<id>.subunit.b64`` (base64 text); an event
+is a StreamResult.status() call (``file`` is written as UTF-8, ``time`` is seconds since the epoch).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime
 import io
 from pathlib import Path
@@ -42,7 +43,10 @@ def main() -> None:
             if "test_tags" in kwargs:
                 kwargs["test_tags"] = set(kwargs["test_tags"])
             writer.status(**kwargs)
-        (HERE / "streams" / f"{case['id']}.subunit").write_bytes(out.getvalue())
+        encoded = base64.b64encode(out.getvalue()).decode()
+        (HERE / "streams" / f"{case['id']}.subunit.b64").write_text(
+            "".join(encoded[i : i + 76] + "\n" for i in range(0, len(encoded), 76))
+        )
 
 
 if __name__ == "__main__":
