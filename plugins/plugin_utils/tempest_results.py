@@ -120,7 +120,7 @@ def _fields(body: memoryview, pos: int, flags: int, offset: int) -> Packet:
     if flags & _FLAG_TAGS:
         count, pos = _number(body, pos, offset)
         tags = []
-        for _ in range(count):
+        for _index in range(count):
             tag, pos = _string(body, pos, offset)
             tags.append(tag)
         packet.tags = tuple(tags)

@@ -514,7 +514,7 @@ def test_tempest_without_a_pass_fails_closed(
     case: str | None,
     problem: str,
 ) -> None:
-    code, report, _ = run_with_tempest(run_dir, tempest_dir(tmp_path, case), capsys)
+    code, report, _output = run_with_tempest(run_dir, tempest_dir(tmp_path, case), capsys)
     assert code == 1
     assert report["failure"].startswith(problem)
 
@@ -524,6 +524,6 @@ def test_tempest_corrupt_stream_fails(
 ) -> None:
     directory = tempest_dir(tmp_path, None)
     (directory / "tempest.subunit").write_bytes(b"Ran 3 tests in 1s\nOK\n")
-    code, report, _ = run_with_tempest(run_dir, directory, capsys)
+    code, report, _output = run_with_tempest(run_dir, directory, capsys)
     assert code == 1
     assert "not a subunit v2 stream" in report["failure"]
