@@ -58,8 +58,11 @@ def test_full_gate_passes(deployed: dict) -> None:
         "lab",
         "deploy",
         "healthcheck",
+        "tempest",
         "idempotency",
     ]
+    assert deployed["tempest"]["failed"] == 0
+    assert deployed["tempest"]["passed"] > 0
     assert deployed["changed_on_second_pass"] == []
     second = [p for p in deployed["playbooks"] if p["pass"] == 2]
     assert {p["playbook"] for p in second} == {
