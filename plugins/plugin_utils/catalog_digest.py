@@ -44,24 +44,42 @@ def password_fingerprint(password: str, user_domain: str, user_name: str) -> str
     return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, PASSWORD_ITERATIONS).hex()
 
 
-def _canonical(entry: Mapping[str, Any]) -> dict[str, Any]:
+def check_fields(name: str, entry: Any, known: frozenset[str], required: frozenset[str]) -> None:
+    """Refuse a non-mapping, an unknown field or a missing required one (``name``: the filter)."""
     if not isinstance(entry, Mapping):
-        raise TypeError(f"service_catalog_digest: expected a mapping, got {type(entry).__name__}")
-    unknown = sorted(set(entry) - _FIELDS)
-    missing = sorted({"service_name", "service_type", "endpoints", "state"} - set(entry))
+        raise TypeError(f"{name}: expected a mapping, got {type(entry).__name__}")
+    unknown = sorted(str(k) for k in set(entry) - known)
+    missing = sorted(required - set(entry))
     if unknown or missing:
+        problems = [
+            f"unknown fields {unknown}" if unknown else "",
+            f"missing fields {missing}" if missing else "",
+        ]
         raise ValueError(
-            "service_catalog_digest: "
-            + "; ".join(
-                part
-                for part in (
-                    f"unknown fields {unknown}" if unknown else "",
-                    f"missing fields {missing}" if missing else "",
-                )
-                if part
-            )
-            + f" (known fields: {sorted(_FIELDS)})"
+            f"{name}: " + "; ".join(p for p in problems if p) + f" (known fields: {sorted(known)})"
         )
+
+
+def role_names(name: str, roles: Any) -> list[str]:
+    """Role names, sorted, without repeats; a string or a non-list is an error."""
+    if isinstance(roles, (str, bytes)) or not isinstance(roles, (list, tuple)):
+        raise TypeError(f"{name}: roles must be a list, got {roles!r}")
+    return sorted({str(r) for r in roles})
+
+
+def sha256_of(canonical: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of a canonical form, as sorted compact JSON."""
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _canonical(entry: Mapping[str, Any]) -> dict[str, Any]:
+    check_fields(
+        "service_catalog_digest",
+        entry,
+        _FIELDS,
+        frozenset(("service_name", "service_type", "endpoints", "state")),
+    )
     canonical: dict[str, Any] = {"format": FORMAT}
     for key in _STRINGS:
         value = entry.get(key)
@@ -75,10 +93,7 @@ def _canonical(entry: Mapping[str, Any]) -> dict[str, Any]:
             f"service_catalog_digest: unknown endpoint interfaces {bad}; use {sorted(_INTERFACES)}"
         )
     canonical["endpoints"] = {str(k): str(v) for k, v in endpoints.items()}
-    roles = entry.get("roles") or []
-    if isinstance(roles, (str, bytes)) or not isinstance(roles, (list, tuple)):
-        raise TypeError(f"service_catalog_digest: roles must be a list, got {roles!r}")
-    canonical["roles"] = sorted({str(r) for r in roles})
+    canonical["roles"] = role_names("service_catalog_digest", entry.get("roles") or [])
     password = entry.get("password")
     canonical["password"] = password_fingerprint(
         "" if password is None else str(password), canonical["user_domain"], canonical["user_name"]
@@ -94,5 +109,4 @@ def digest(entry: Mapping[str, Any]) -> str:
     ``project``, ``project_domain``, ``roles`` (order and repeats do not matter) and
     ``password``. Any other key is an error (a typo would otherwise never change the digest).
     """
-    text = json.dumps(_canonical(entry), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256_of(_canonical(entry))

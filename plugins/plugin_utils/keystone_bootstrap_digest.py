@@ -14,13 +14,14 @@ plugins/plugin_utils/catalog_digest.py (salted with the admin's domain and name)
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from ansible_collections.nimbus.cloud.plugins.plugin_utils.catalog_digest import (
+    check_fields,
     password_fingerprint,
+    role_names,
+    sha256_of,
 )
 
 # Bump when the canonical form changes: every recorded digest then differs once.
@@ -41,22 +42,7 @@ _INTERFACES = frozenset(("public", "internal", "admin"))
 
 
 def _canonical(entry: Mapping[str, Any]) -> dict[str, Any]:
-    if not isinstance(entry, Mapping):
-        raise TypeError(
-            f"keystone_bootstrap_digest: expected a mapping, got {type(entry).__name__}"
-        )
-    unknown = sorted(str(k) for k in set(entry) - _FIELDS)
-    missing = sorted(_FIELDS - set(entry))
-    if unknown or missing:
-        problems = [
-            f"unknown fields {unknown}" if unknown else "",
-            f"missing fields {missing}" if missing else "",
-        ]
-        raise ValueError(
-            "keystone_bootstrap_digest: "
-            + "; ".join(p for p in problems if p)
-            + f" (fields: {sorted(_FIELDS)})"
-        )
+    check_fields("keystone_bootstrap_digest", entry, _FIELDS, _FIELDS)
     canonical: dict[str, Any] = {"format": FORMAT}
     for key in _STRINGS:
         value = entry[key]
@@ -74,10 +60,7 @@ def _canonical(entry: Mapping[str, Any]) -> dict[str, Any]:
             f"got {sorted(str(k) for k in endpoints)}"
         )
     canonical["endpoints"] = {str(k): str(v) for k, v in endpoints.items()}
-    roles = entry["roles"]
-    if isinstance(roles, (str, bytes)) or not isinstance(roles, (list, tuple)):
-        raise TypeError(f"keystone_bootstrap_digest: roles must be a list, got {roles!r}")
-    canonical["roles"] = sorted({str(r) for r in roles})
+    canonical["roles"] = role_names("keystone_bootstrap_digest", entry["roles"])
     password = entry["password"]
     if password is None or str(password) == "":
         raise ValueError("keystone_bootstrap_digest: password is empty")
@@ -96,5 +79,4 @@ def digest(entry: Mapping[str, Any]) -> str:
     repeats do not matter) and ``password`` (the admin's). A missing, empty or unknown field
     is an error.
     """
-    text = json.dumps(_canonical(entry), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256_of(_canonical(entry))
