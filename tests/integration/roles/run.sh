@@ -6,7 +6,10 @@
 #   db_setup mq_setup python_venv systemd_service   converge, converge again (changed=0), verify
 #   haproxy_server    the "service" entry point and keepalived failover (test_service.yml)
 #   service_catalog   create/update/remove a catalog entry, each twice (keystone/service_catalog.sh)
-#   keystone_day_two  a keystone.conf override restarts only keystone (keystone/day_two.sh)
+#   keystone_day_two  a keystone.conf override restarts only keystone (day_two.sh keystone)
+#   nova_day_two      a nova.conf override restarts the nova units and nothing else (day_two.sh nova)
+#   neutron_day_two   an ml2_conf.ini override restarts the neutron API and its workers, a metadata
+#                     agent override only the agent (day_two.sh neutron_ml2, neutron_metadata)
 # Uses this checkout's openstack-ansible and collection (NIMBUS_COLLECTIONS, default .build).
 # Prints one line per test with its time; any failure fails the run.
 # The test_* functions are called by name (test_$t), which shellcheck cannot see.
@@ -17,7 +20,7 @@ CONFIG_DIR=${1:?usage: run.sh CONFIG_DIR [TEST...]}
 shift
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 REPO="$(cd "$HERE/../../.." && pwd)"
-ALL=(db_setup mq_setup python_venv systemd_service haproxy_server service_catalog keystone_day_two)
+ALL=(db_setup mq_setup python_venv systemd_service haproxy_server service_catalog keystone_day_two nova_day_two neutron_day_two)
 [ -f "$CONFIG_DIR/openstack_user_config.yml" ] || { echo "run.sh: $CONFIG_DIR has no openstack_user_config.yml" >&2; exit 2; }
 export OSA_CONFIG_DIR="$CONFIG_DIR"
 export NIMBUS_COLLECTIONS="${NIMBUS_COLLECTIONS:-$REPO/.build}"
@@ -47,7 +50,9 @@ test_python_venv() { converge_verify python_venv; }
 test_systemd_service() { converge_verify systemd_service; }
 test_haproxy_server() { play haproxy_server "$HERE/haproxy_server/test_service.yml"; }
 test_service_catalog() { sh "$HERE/keystone/service_catalog.sh" "$CONFIG_DIR"; }
-test_keystone_day_two() { sh "$HERE/keystone/day_two.sh" "$CONFIG_DIR"; }
+test_keystone_day_two() { sh "$HERE/day_two.sh" keystone "$CONFIG_DIR"; }
+test_nova_day_two() { sh "$HERE/day_two.sh" nova "$CONFIG_DIR"; }
+test_neutron_day_two() { sh "$HERE/day_two.sh" neutron_ml2 "$CONFIG_DIR" && sh "$HERE/day_two.sh" neutron_metadata "$CONFIG_DIR"; }
 
 tests=("$@")
 [ "${#tests[@]}" -eq 0 ] && tests=("${ALL[@]}")
