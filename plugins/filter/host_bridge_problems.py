@@ -31,7 +31,8 @@ options:
 """
 
 EXAMPLES = r"""
-problems: "{{ container_networks | nimbus.cloud.host_bridge_problems(ansible_facts['interfaces']) }}"
+problems: >-
+  {{ container_networks | nimbus.cloud.host_bridge_problems(ansible_facts['interfaces']) }}
 """
 
 RETURN = r"""

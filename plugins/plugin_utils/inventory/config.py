@@ -795,7 +795,7 @@ def _merge_host(ctx: _Context, path: tuple[Any, ...], existing: Host, new: Host)
     return existing
 
 
-def _parse_host(  # noqa: PLR0913, PLR0917 - one call site, every argument is needed
+def _parse_host(  # noqa: PLR0917 - one call site, every argument is needed
     ctx: _Context, group: str, name: Any, entry: Any, config: Config, components: list[str]
 ) -> Host | None:
     path = (group, name)
