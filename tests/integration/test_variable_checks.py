@@ -3,6 +3,9 @@
 - Bad values stop setup-everything.yml in the prechecks with nothing changed: the cases of
   issue 18 (rows of bad_values named in ISSUE_IDS, from
   tests/unit/plugins/plugin_utils/variable_checks_cases.yml) in one ``-e @bad.yml`` file.
+- What the hosts must have (issues 11 and 12): an OVN tunnel endpoint outside the tunnel
+  network stops setup-everything.yml in the prechecks' OVN play, nothing changed; a provider
+  network range that is not first:last, and overlapping VNI ranges, stop it before any play.
 - Misspelt names: a warning, an error when strict, nothing with the ignore list.
 - Bad day-one resources (openstack-resources.yml): every problem named, no API call.
 - Last line of defence: a configuration that MariaDB or memcached rejects (injected through
@@ -63,7 +66,9 @@ pytestmark = [
 ]
 
 
-def run(playbook: str, extra: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    playbook: str, extra: Path, *args: str, config_dir: Path = CONFIG_DIR
+) -> subprocess.CompletedProcess[str]:
     build = REPO / ".build" / "ansible_collections" / "nimbus"
     build.mkdir(parents=True, exist_ok=True)
     link = build / "cloud"
@@ -72,7 +77,7 @@ def run(playbook: str, extra: Path, *args: str) -> subprocess.CompletedProcess[s
     env = {
         **os.environ,
         "NIMBUS_COLLECTIONS": str(REPO / ".build"),
-        "OSA_CONFIG_DIR": str(CONFIG_DIR),
+        "OSA_CONFIG_DIR": str(config_dir),
         "ANSIBLE_NOCOLOR": "1",
     }
     env.pop("ANSIBLE_FORCE_COLOR", None)
@@ -155,6 +160,73 @@ def test_bad_values_stop_everything_before_any_change(lab: None, tmp_path: Path)
         assert f"(from {bad})" in lines[0]
     assert "argument_spec_data" not in result.stdout  # no dump of a spec
     assert fingerprints() == before
+
+
+def test_chassis_check_stops_everything_before_any_change(lab: None, tmp_path: Path) -> None:
+    """The prechecks run the OVN role's host checks too: a bad ovn_encap_ip stops the run there."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text(yaml.safe_dump({"ovn_encap_ip": "192.0.2.1"}), encoding="utf-8")
+    before = fingerprints()
+    result = run("setup-everything.yml", bad)
+    assert result.returncode != 0
+    out = result.stdout
+    recaps = RECAP.findall(out)
+    assert recaps, "no PLAY RECAP"
+    assert all(changed == "0" for _host, _ok, changed, _u, _f in recaps), recaps
+    plays = re.findall(r"^PLAY \[(.+?)\]", out, re.M)
+    assert plays[-1] == "Check OVN's input and chassis before changing anything", plays
+    assert "ovn_encap_ip 192.0.2.1 is outside the host's tunnel network" in out
+    assert fingerprints() == before
+
+
+def test_bad_provider_ranges_stop_everything_before_any_play(lab: None, tmp_path: Path) -> None:
+    """A range that is not first:last and overlapping VNIs: the inventory's errors, no play."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    for name in ("openstack_user_config.yml", "user_variables.yml", "user_secrets.yml"):
+        if (CONFIG_DIR / name).is_file():
+            (config_dir / name).write_bytes((CONFIG_DIR / name).read_bytes())
+    user_config = yaml.safe_load((config_dir / "openstack_user_config.yml").read_text())
+    networks = user_config["global_overrides"]["provider_networks"]
+    networks += [
+        {
+            "network": {
+                "container_bridge": "br-badrange",
+                "type": "geneve",
+                "range": "1-1000",
+                "group_binds": ["neutron_ovn_controller"],
+            }
+        },
+        {
+            "network": {
+                "container_bridge": "br-vx2",
+                "type": "vxlan",
+                "range": "20000:20500",
+                "group_binds": ["neutron_ovn_controller"],
+            }
+        },
+        {
+            "network": {
+                "container_bridge": "br-vx3",
+                "type": "vxlan",
+                "range": "20400:20600",
+                "group_binds": ["neutron_ovn_controller"],
+            }
+        },
+    ]
+    (config_dir / "openstack_user_config.yml").write_text(yaml.safe_dump(user_config))
+    extra = tmp_path / "empty.yml"
+    extra.write_text("{}\n", encoding="utf-8")
+    result = run("setup-everything.yml", extra, config_dir=config_dir)
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    first, second, third = len(networks) - 3, len(networks) - 2, len(networks) - 1
+    assert f"provider_networks[{first}].network.range: '1-1000' is not 'first:last'." in out
+    assert (
+        f"provider_networks[{third}].network.range: claims VNIs 20400:20500, as "
+        f"global_overrides.provider_networks[{second}] (br-vx2) does already." in out
+    )
+    assert "PLAY [" not in out
 
 
 def test_misspelt_name_warns_then_fails_when_strict(lab: None, tmp_path: Path) -> None:

@@ -310,6 +310,14 @@ def _warnings(config: Config, skeleton: Skeleton) -> list[str]:
             "container-only settings have no effect, because Nimbus runs every service on the "
             "host itself: " + "; ".join(parts) + "."
         )
+    if config.limited_away:
+        parts = [
+            f"{setting} ({_short_list(hosts)})" for setting, hosts in config.limited_away.items()
+        ]
+        warnings.append(
+            "container_vars limited to container types that no component of the host group "
+            "contains apply to nothing, as in OSA, and were dropped: " + "; ".join(parts) + "."
+        )
     return warnings
 
 

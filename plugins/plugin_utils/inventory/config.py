@@ -79,6 +79,7 @@ class Config:
     host_groups: dict[str, list[str]] = field(default_factory=dict)
     vips: dict[str, IPAddress] = field(default_factory=dict)
     container_only: dict[str, list[str]] = field(default_factory=dict)
+    limited_away: dict[str, list[str]] = field(default_factory=dict)
     invalid_names: set[Any] = field(default_factory=set)
 
     @property
@@ -615,21 +616,47 @@ def _parse_routes(ctx: _Context, path: tuple[Any, ...], value: Any) -> list[dict
     return routes
 
 
-def _strip_container_only(value: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """Drop limit_container_types (no containers here) and container-only lxc_* settings."""
+def _strip_container_only(
+    ctx: _Context, path: tuple[Any, ...], value: dict[str, Any], components: list[str]
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Container_vars as the host's variables, read the way OSA reads them.
+
+    Container-only ``lxc_*`` settings are dropped (returned second). A variable whose value is
+    a mapping holding ``limit_container_types`` applies, in OSA, only to containers whose
+    component's name contains that text; here every component of the host group runs on the
+    host, so the variable applies when one of them matches (without the key) and is dropped
+    otherwise (returned third). A ``limit_container_types`` of container_vars itself is a plain
+    variable in OSA that nothing reads; it is dropped.
+    """
     result: dict[str, Any] = {}
     dropped: list[str] = []
+    limited_away: list[str] = []
     for key, item in value.items():
         if key == LIMIT_KEY:
             continue
         if isinstance(key, str) and key.startswith("lxc_"):
             dropped.append(key)
             continue
-        if isinstance(item, dict) and LIMIT_KEY in item:
+        if not isinstance(item, dict) or LIMIT_KEY not in item:
+            result[key] = item
+            continue
+        limit = item[LIMIT_KEY]
+        if not isinstance(limit, str) or not limit.strip():
+            ctx.add(
+                (*path, "container_vars", key, LIMIT_KEY),
+                f"{limit!r} is not a part of a container type name.",
+                "write one text that the component names of the variable's containers contain, "
+                "e.g. cinder_volume",
+            )
+            continue
+        if any(limit in component for component in components):
             result[key] = {k: v for k, v in item.items() if k != LIMIT_KEY}
         else:
-            result[key] = item
-    return result, dropped
+            limited_away.append(
+                f"container_vars.{key} (limit_container_types {limit!r}; {path[0]} has "
+                f"{', '.join(components) or 'no components'})"
+            )
+    return result, dropped, limited_away
 
 
 def _merge_vars(
@@ -661,8 +688,9 @@ def _parse_hosts(ctx: _Context, data: dict[str, Any], skeleton: Skeleton, config
                 "write each host as '<name>: {ip: <management address>}'",
             )
             continue
+        components = skeleton.components_of(group)
         for name, entry in entries.items():
-            host = _parse_host(ctx, group, name, entry, config)
+            host = _parse_host(ctx, group, name, entry, config, components)
             if host is not None:
                 members[name] = None
         config.host_groups[group] = list(members)
@@ -704,7 +732,11 @@ def _host_addresses(
 
 
 def _host_variables(
-    ctx: _Context, path: tuple[Any, ...], entry: dict[str, Any], config: Config
+    ctx: _Context,
+    path: tuple[Any, ...],
+    entry: dict[str, Any],
+    config: Config,
+    components: list[str],
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {"host_vars": {}, "container_vars": {}}
     for key, target in found.items():
@@ -719,9 +751,11 @@ def _host_variables(
             )
             continue
         if key == "container_vars":
-            value, dropped = _strip_container_only(value)
+            value, dropped, limited_away = _strip_container_only(ctx, path, value, components)
             for setting in dropped:
                 config.container_only.setdefault(f"container_vars.{setting}", []).append(path[1])
+            for setting in limited_away:
+                config.limited_away.setdefault(setting, []).append(path[1])
         target.update(value)
     for key in entry:
         if key in CONTAINER_ONLY_HOST_KEYS or (isinstance(key, str) and key.startswith("lxc_")):
@@ -761,7 +795,9 @@ def _merge_host(ctx: _Context, path: tuple[Any, ...], existing: Host, new: Host)
     return existing
 
 
-def _parse_host(ctx: _Context, group: str, name: Any, entry: Any, config: Config) -> Host | None:
+def _parse_host(  # noqa: PLR0917 - one call site, every argument is needed
+    ctx: _Context, group: str, name: Any, entry: Any, config: Config, components: list[str]
+) -> Host | None:
     path = (group, name)
     problem = hostname_problem(name)
     if problem is not None:
@@ -780,7 +816,7 @@ def _parse_host(ctx: _Context, group: str, name: Any, entry: Any, config: Config
     addresses = _host_addresses(ctx, path, entry)
     if addresses is None:
         return None
-    host_vars, container_vars = _host_variables(ctx, path, entry, config)
+    host_vars, container_vars = _host_variables(ctx, path, entry, config, components)
     host = Host(name, addresses[0], addresses[1], [group], host_vars, container_vars, group)
     existing = config.hosts.get(name)
     if existing is None:
