@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,10 @@ import pytest
 import yaml
 
 from ansible_collections.nimbus.cloud.plugins.module_utils.swift_ring_changes import ring_changes
+from ansible_collections.nimbus.cloud.plugins.plugin_utils import inventory
 from ansible_collections.nimbus.cloud.plugins.plugin_utils.swift_rings import (
     SwiftRingError,
+    inventory_ring_plan,
     ring_plan,
 )
 
@@ -66,3 +69,28 @@ def test_ring_changes(case: dict[str, Any]) -> None:
         for kind, devices in found.items()
     }
     assert labels == case["expected"]
+
+
+def test_the_multi_node_example_gives_three_zones_of_two_drives(tmp_path: Path) -> None:
+    examples = Path(__file__).resolve().parents[5] / "etc" / "openstack_deploy"
+    shutil.copy(
+        examples / "openstack_user_config.yml.example", tmp_path / "openstack_user_config.yml"
+    )
+    result = inventory.generate(tmp_path)
+    plan = inventory_ring_plan(
+        result.all_vars["swift"], result.hostvars, result.groups["swift_hosts"]["hosts"]
+    )
+    rings = {ring["name"]: ring for ring in plan["rings"]}
+    assert sorted(rings) == ["account", "container", "object"]
+    devices = rings["object"]["devices"]
+    assert [(d["meta"], d["device"], d["zone"], d["weight"]) for d in devices] == [
+        ("infra1", "sdb", 1, 100.0),
+        ("infra1", "sdc", 1, 200.0),
+        ("infra2", "sdb", 2, 100.0),
+        ("infra2", "sdc", 2, 200.0),
+        ("infra3", "sdb", 3, 100.0),
+        ("infra3", "sdc", 3, 200.0),
+    ]
+    assert {d["ip"] for d in devices} == {
+        result.hostvars[host]["storage_address"] for host in ("infra1", "infra2", "infra3")
+    }
