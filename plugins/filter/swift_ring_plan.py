@@ -14,7 +14,7 @@ description:
     addresses of every swift host and returns, per ring (C(account), C(container), C(object),
     C(object-<index>) per storage policy), its partition power, replica count, minimum part hours
     and devices (region, zone, address and port on the storage network, replication address,
-    device name, weight, host), sorted: the same inventory gives the same plan.
+    device name, weight, host), sorted, so that the same inventory gives the same plan.
   - Fails with one line per problem, every problem at once, each naming the key and the fix
     (a drive listed twice, more replicas than zones, a host without a storage address, a
     partition power out of range, unknown keys with the closest known one, ...).
