@@ -56,7 +56,7 @@ def inventory(hosts: int, drives: int, part_power: int) -> tuple[dict[str, Any],
 
 def best(repeat: int, run: Callable[[], Any], setup: Callable[[], Any] | None = None) -> float:
     times = []
-    for _ in range(repeat):
+    for _round in range(repeat):
         if setup is not None:
             setup()
         start = time.perf_counter()
