@@ -18,7 +18,7 @@ description:
     moves only what the rule allows (RV(min_part_seconds_left) says how long to wait). A device
     whose region or zone changed is removed and added again.
   - The partition power of an existing ring never changes (the module fails and says so).
-  - Rebalances with a fixed seed (O(seed)): the same inventory gives the same ring.
+  - Rebalances with a fixed seed (O(seed)), so the same inventory gives the same ring.
   - Needs the C(swift) Python package; the swift role runs it with the interpreter of a small
     venv on the deployment host.
   - Supports check mode and diff (device names, addresses and weights).
