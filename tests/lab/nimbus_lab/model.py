@@ -73,8 +73,8 @@ DEVICES: dict[str, tuple[str, int, int]] = {
 
 _NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _GROUP_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*_hosts$")
-_SCENARIO_KEYS = {"description", "vips", "hosts", "user_variables"}
-_HOST_KEYS = {"addresses", "devices", "groups", "lxc_config"}
+_SCENARIO_KEYS = {"description", "vips", "hosts", "user_variables", "swift"}
+_HOST_KEYS = {"addresses", "devices", "groups", "lxc_config", "swift_vars"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,8 @@ class Host:
     devices: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     lxc_config: tuple[str, ...] = ()
+    # OSA's per-host swift settings (zone, region, weight, drives), under swift_hosts.
+    swift_vars: dict[str, Any] = field(default_factory=dict)
 
     @property
     def mgmt_address(self) -> ipaddress.IPv4Address:
@@ -109,6 +111,8 @@ class Scenario:
     vips: dict[str, ipaddress.IPv4Address]
     user_variables: dict[str, Any] = field(default_factory=dict)
     source: str = "<scenario>"
+    # global_overrides.swift of openstack_user_config.yml (OSA's swift section); empty: none.
+    swift: dict[str, Any] = field(default_factory=dict)
 
     @property
     def bridges(self) -> tuple[str, ...]:
@@ -227,7 +231,10 @@ def _parse_host(source: str, name: Any, data: Any) -> Host:
     if len(set(groups)) != len(groups):
         raise _fail(source, f"{key}.groups", "a group is listed twice", "List each group once.")
     lxc_config = _string_list(source, f"{key}.lxc_config", data.get("lxc_config"))
-    return Host(name, addresses, tuple(dict.fromkeys(devices)), groups, lxc_config)
+    swift_vars = data.get("swift_vars") or {}
+    if not isinstance(swift_vars, dict):
+        raise _fail(source, f"{key}.swift_vars", "expected a mapping", "Write e.g. {zone: 1}.")
+    return Host(name, addresses, tuple(dict.fromkeys(devices)), groups, lxc_config, swift_vars)
 
 
 def parse_scenario(name: str, data: Any, source: str) -> Scenario:
@@ -271,7 +278,17 @@ def parse_scenario(name: str, data: Any, source: str) -> Scenario:
     description = data.get("description") or ""
     if not isinstance(description, str):
         raise _fail(source, "description", "expected a string", "Write one sentence.")
-    return Scenario(name, description.strip(), hosts, vips, dict(user_variables), source)
+    swift = data.get("swift") or {}
+    if not isinstance(swift, dict):
+        raise _fail(
+            source,
+            "swift",
+            "expected a mapping",
+            "Write OSA's swift section (part_power, drives, ...).",
+        )
+    return Scenario(
+        name, description.strip(), hosts, vips, dict(user_variables), source, dict(swift)
+    )
 
 
 def _claim(seen: dict[ipaddress.IPv4Address, str], address: Any, key: str, source: str) -> None:

@@ -47,7 +47,16 @@ _PROVIDER_NETWORKS: dict[str, dict[str, Any]] = {
         "container_interface": "eth2",
         "ip_from_q": "storage",
         "type": "raw",
-        "group_binds": ["glance_api", "cinder_api", "cinder_volume", "nova_compute"],
+        "group_binds": [
+            "glance_api",
+            "cinder_api",
+            "cinder_volume",
+            "nova_compute",
+            "swift_proxy",
+            "swift_acc",
+            "swift_cont",
+            "swift_obj",
+        ],
     },
     # Neutron's provider network, as OSA's AIO: untagged (flat) and VLANs 101-200, 301-400 of
     # physnet1 on the machine's br-vlan, whose address 172.29.248.1 is their gateway (NAT out).
@@ -121,10 +130,15 @@ def user_config(scenario: Scenario) -> dict[str, Any]:
             "provider_networks": [{"network": dict(_PROVIDER_NETWORKS[b])} for b in bridges],
         },
     }
+    if scenario.swift:
+        config["global_overrides"]["swift"] = dict(scenario.swift)
     groups: dict[str, dict[str, Any]] = {}
     for host in scenario.hosts:
         for group in host.groups:
-            groups.setdefault(group, {})[host.name] = {"ip": str(host.mgmt_address)}
+            entry: dict[str, Any] = {"ip": str(host.mgmt_address)}
+            if group == "swift_hosts" and host.swift_vars:
+                entry["container_vars"] = {"swift_vars": dict(host.swift_vars)}
+            groups.setdefault(group, {})[host.name] = entry
     config.update(groups)
     return config
 

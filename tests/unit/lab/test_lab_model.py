@@ -27,6 +27,8 @@ ALL_GROUPS = {
     "network-gateway_hosts",
     "dashboard_hosts",
 }
+# Swift (dev1 and the ha infra hosts): proxies and storage.
+SWIFT_GROUPS = {"swift-proxy_hosts", "swift_hosts"}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
@@ -60,7 +62,7 @@ def test_aio_and_dev_hosts_are_in_every_group_with_devices():
     scenarios = shipped()
     for name in ("aio", "dev1", "dev2", "dev3", "dev4", "dev6", "molecule"):
         (host,) = scenarios[name].hosts
-        assert set(host.groups) == ALL_GROUPS
+        assert set(host.groups) - SWIFT_GROUPS == ALL_GROUPS
         assert host.devices == ("kvm", "tun")
         assert scenarios[name].bridges == ("br-mgmt", "br-vxlan", "br-storage", "br-vlan")
         assert list(host.addresses) == ["br-mgmt"], "the inventory allocates the others"
@@ -72,10 +74,23 @@ def test_ha_layout():
     names = [h.name for h in ha.hosts]
     assert names == ["infra1", "infra2", "infra3", "compute1", "compute2"]
     for host in ha.hosts[:3]:
-        assert set(host.groups) == ALL_GROUPS - {"compute_hosts"}
+        assert set(host.groups) == (ALL_GROUPS - {"compute_hosts"}) | SWIFT_GROUPS
     for host in ha.hosts[3:]:
         assert host.groups == ("compute_hosts",)
         assert "kvm" in host.devices
+
+
+def test_swift_on_dev1_and_on_the_three_ha_infra_hosts_in_three_zones():
+    scenarios = shipped()
+    assert "swift_hosts" not in scenarios["aio"].hosts[0].groups, "aio keeps the file store"
+    (dev1,) = scenarios["dev1"].hosts
+    assert set(dev1.groups) >= SWIFT_GROUPS
+    assert scenarios["dev1"].swift["repl_number"] == 1
+    ha = scenarios["ha"]
+    assert ha.swift["repl_number"] == 3
+    assert sorted(h.swift_vars["zone"] for h in ha.hosts if "swift_hosts" in h.groups) == [1, 2, 3]
+    for scenario in ("dev1", "ha"):
+        assert scenarios[scenario].user_variables["swift_mount_check"] is False
 
 
 def test_lab_facts_in_every_scenario():

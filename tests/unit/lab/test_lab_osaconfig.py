@@ -181,3 +181,28 @@ def test_plan_is_stable_after_writing():
     assert notes == []
     again = osaconfig.plan_config_files(wanted, dict(to_write), marker, "dev1", False)
     assert again == ({}, [], marker)
+
+
+def test_swift_section_and_swift_vars_reach_the_user_config():
+    scenario = model.parse_scenario(
+        "s",
+        {
+            "vips": {"internal": "172.29.236.150", "external": "172.29.236.151"},
+            "hosts": {
+                "s1": {
+                    "addresses": {"br-mgmt": "172.29.236.152"},
+                    "groups": ["swift_hosts", "swift-proxy_hosts"],
+                    "swift_vars": {"zone": 2},
+                }
+            },
+            "swift": {"part_power": 8, "drives": [{"name": "swift1"}]},
+        },
+        "s.yml",
+    )
+    config = osaconfig.user_config(scenario)
+    assert config["global_overrides"]["swift"] == {"part_power": 8, "drives": [{"name": "swift1"}]}
+    assert config["swift_hosts"]["s1"] == {
+        "ip": "172.29.236.152",
+        "container_vars": {"swift_vars": {"zone": 2}},
+    }
+    assert config["swift-proxy_hosts"]["s1"] == {"ip": "172.29.236.152"}
