@@ -10,7 +10,8 @@ DOCUMENTATION = r"""
 module: packages_missing
 short_description: Tell which Debian packages of a list are not installed
 version_added: "0.1.0"
-author: Nimbus developers
+author:
+  - Nimbus developers (@nimbus-cloud)
 description:
   - Reads dpkg's status file and returns the names of the requested packages that are not
     installed (status C(install ok installed)), so that M(ansible.builtin.apt) runs only when
@@ -32,8 +33,10 @@ options:
     default: /var/lib/dpkg/status
 attributes:
   check_mode:
+    description: Reads only; runs the same in check mode.
     support: full
   diff_mode:
+    description: Changes nothing, so there is nothing to show.
     support: none
 """
 
