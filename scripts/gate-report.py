@@ -43,6 +43,9 @@ NO_OP_PASS = 2
 # the time of a run spent outside any task (between plays and tasks, the final stats).
 FILE_NOT_RECORDED = "(file not recorded)"
 OUTSIDE_TASKS = "(outside any task)"
+# Seconds a playbook file (a service's playbook) may take in the no-op pass. Reported, never a
+# failure: the figure depends on the machine's load (issue 10, "Speed").
+NO_OP_BUDGET_SECONDS = 8.0
 
 
 class GateInputError(Exception):
@@ -250,6 +253,18 @@ def file_rows(timings: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def no_op_budget(rows: list[dict[str, Any]], budget: float) -> dict[str, Any]:
+    """The playbook files whose no-op pass time is over ``budget`` seconds, slowest first."""
+    over = [
+        {"file": r["file"], "seconds": r["seconds"], "tasks": r["tasks"]}
+        for r in rows
+        if r["pass"] == NO_OP_PASS
+        and r["file"] not in (OUTSIDE_TASKS, FILE_NOT_RECORDED)
+        and r["seconds"] > budget
+    ]
+    return {"seconds": budget, "over": sorted(over, key=lambda r: (-r["seconds"], r["file"]))}
+
+
 def slowest_tasks(timings: dict[str, dict[str, Any]], count: int = 10) -> list[dict[str, Any]]:
     tasks = [
         {
@@ -288,8 +303,11 @@ def build_report(
     timings: dict[str, dict[str, Any]],
     problems: list[str] | None = None,
     tempest: dict[str, Any] | None = None,
+    *,
+    budget: float = NO_OP_BUDGET_SECONDS,
 ) -> dict[str, Any]:
     problems = [*(problems or []), *timing_problems(timings)]
+    files = file_rows(timings)
     failed = [s for s in steps if s["status"] != "ok"]
     if not steps and not problems:
         problems.append("no gate step ran")
@@ -304,7 +322,8 @@ def build_report(
         "steps": steps,
         "playbooks": playbook_rows(timings),
         "no_op_pass": no_op_pass(timings),
-        "playbook_files": file_rows(timings),
+        "no_op_budget": no_op_budget(files, budget) if no_op_pass(timings) else None,
+        "playbook_files": files,
         "slowest_tasks": slowest_tasks(timings),
         "changed_on_second_pass": changed_tasks(timings, NO_OP_PASS),
         "tempest": tempest,
@@ -349,6 +368,10 @@ def render_table(report: dict[str, Any]) -> str:
         per = ", ".join(f"{name} {sec:.1f}s" for name, sec in noop["playbooks"].items())
         lines += ["", f"no-op pass (pass {NO_OP_PASS}): {noop['seconds']:.1f}s ({per})"]
     lines += render_file_rows(report["playbook_files"])
+    budget = report.get("no_op_budget")
+    if budget:
+        over = ", ".join(f"{r['file']} {r['seconds']:.1f}s" for r in budget["over"]) or "none"
+        lines += ["", f"over the no-op budget of {budget['seconds']:.0f}s per file: {over}"]
     lines += ["", "ten slowest tasks:"]
     lines += [
         f"  {t['seconds']:>8.1f}s  pass {t['pass']}  {t['playbook']}: {t['task']}"
@@ -385,6 +408,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=Path)
     parser.add_argument("--expect", type=Path, action="append", default=[])
     parser.add_argument("--tempest", type=Path, help="a tempest run's results directory")
+    parser.add_argument(
+        "--no-op-budget",
+        type=float,
+        default=NO_OP_BUDGET_SECONDS,
+        help="seconds a playbook file may take in the no-op pass (reported, never a failure)",
+    )
     parser.add_argument("timings", type=Path, nargs="*")
     args = parser.parse_args(argv)
     if not args.verify and not (args.out and args.scenario and args.steps):
@@ -405,7 +434,9 @@ def main(argv: list[str] | None = None) -> int:
         steps = load_steps(args.steps)
     except GateInputError as err:
         steps, problems = [], [str(err), *problems]
-    report = build_report(args.scenario, steps, timings, problems, tempest)
+    report = build_report(
+        args.scenario, steps, timings, problems, tempest, budget=args.no_op_budget
+    )
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(render_table(report))
     return 0 if report["result"] == "passed" else 1

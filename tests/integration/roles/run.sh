@@ -4,6 +4,7 @@
 #   tests/integration/roles/run.sh CONFIG_DIR [TEST...]
 # Tests (default: all, in this order):
 #   db_setup mq_setup python_venv systemd_service   converge, converge again (changed=0), verify
+#                     (db_setup: also the schema stamp of schema_read/schema_record)
 #   haproxy_server    the "service" entry point and keepalived failover (test_service.yml)
 #   service_catalog   create/update/remove a catalog entry, each twice (keystone/service_catalog.sh)
 #   keystone_day_two  a keystone.conf override restarts only keystone (day_two.sh keystone)

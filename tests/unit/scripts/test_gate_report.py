@@ -67,6 +67,7 @@ def test_report_shape_is_stable(run_dir: Path, capsys: pytest.CaptureFixture[str
     assert sorted(report) == [
         "changed_on_second_pass",
         "failure",
+        "no_op_budget",
         "no_op_pass",
         "playbook_files",
         "playbooks",
@@ -113,6 +114,34 @@ def test_no_op_pass_is_reported(run_dir: Path, capsys: pytest.CaptureFixture[str
     assert code == 0
     assert report["no_op_pass"] == {"seconds": 3.0, "playbooks": {"setup_hosts.yml": 3.0}}
     assert "no-op pass (pass 2): 3.0s (setup_hosts.yml 3.0s)" in table
+
+
+def test_no_op_budget_lists_the_files_over_it(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    second = [("task a", 1.0, "ok"), ("task b", 2.0, "ok")]
+    slow = timing("keystone.yml", 0, [("db check", 9.5, "ok")])
+    slow["tasks"][0]["play_file"] = "keystone.yml"
+    fast = timing("glance.yml", 0, [("db check", 7.5, "ok")])
+    fast["tasks"][0]["play_file"] = "glance.yml"
+    (run_dir / "2-keystone.json").write_text(json.dumps(slow))
+    (run_dir / "2-glance.json").write_text(json.dumps(fast))
+    (run_dir / "2-setup_hosts.json").write_text(json.dumps(timing("setup_hosts.yml", 0, second)))
+    code, report, table = run(run_dir, capsys)
+    assert code == 0
+    assert report["no_op_budget"] == {
+        "seconds": 8.0,
+        "over": [{"file": "keystone.yml", "seconds": 9.5, "tasks": 1}],
+    }
+    assert "over the no-op budget of 8s per file: keystone.yml 9.5s" in table
+
+
+def test_no_op_budget_is_null_without_a_second_pass(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (run_dir / "2-setup_hosts.json").unlink()
+    report = run(run_dir, capsys)[1]
+    assert report["no_op_budget"] is None
 
 
 def test_no_op_pass_is_null_without_a_second_pass(
