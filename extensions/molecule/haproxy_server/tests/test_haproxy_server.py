@@ -150,7 +150,7 @@ def test_configuration_is_valid(host):
 
 
 def test_listens_on_every_configured_bind_and_nothing_else(host, sections):
-    configured = {f"{a}:{p}" for s in sections.values() for a, p, _ in s.binds}
+    configured = {f"{a}:{p}" for s in sections.values() for a, p, _options in s.binds}
     assert configured, f"no bind line in {CONF} or {FRAGMENT_DIR}"
     assert haproxy_listeners(host) == configured
 
@@ -159,9 +159,9 @@ def test_binds_only_on_the_vips_and_stats_on_the_management_address(sections, vi
     management_address = variables["management_address"]
     for key, section in sections.items():
         allowed = {management_address} if key == "listen/stats" else vips
-        for address, port, _ in section.binds:
+        for address, port, _options in section.binds:
             assert address in allowed, f"{key} binds {address}:{port}; allowed: {sorted(allowed)}"
-    assert [(a, p) for a, p, _ in sections["listen/stats"].binds] == [
+    assert [(a, p) for a, p, _options in sections["listen/stats"].binds] == [
         (management_address, STATS_PORT)
     ]
 
@@ -234,7 +234,7 @@ def test_stats_refuse_a_client_without_the_password(management_address):
 
 def test_stats_list_every_configured_proxy(stats, sections):
     """The statistics answer (with the password) and know every frontend and backend."""
-    proxies = {name for name, _ in stats}
+    proxies = {name for name, _server in stats}
     configured = {s.name for s in sections.values()}
     assert configured <= proxies, f"missing from the statistics: {sorted(configured - proxies)}"
 
@@ -272,7 +272,7 @@ def test_http_frontends_forward_to_their_backends(sections, stats, ca_context, v
         address, port, options = next(b for b in section.binds if b[0] in vips)
         scheme = "https" if "ssl" in options.split() else "http"
         through = get(f"{scheme}://{address}:{port}/", ca_context)
-        _, server_address, server_port, server_tls = up[0]
+        _server_name, server_address, server_port, server_tls = up[0]
         direct = get(
             f"{'https' if server_tls else 'http'}://{server_address}:{server_port}/",
             backend_context,
