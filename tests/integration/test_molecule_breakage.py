@@ -60,6 +60,26 @@ CASES = [
         ),
         shows=("0.0.0.0:11211",),
     ),
+    # HAProxy's statistics page on every address, and its certificate bundle (it holds the
+    # host key) readable by everyone.
+    Breakage(
+        scenario="haproxy_server",
+        breaks=(
+            "cp -p /etc/haproxy/haproxy.cfg /root/haproxy.cfg.molecule && "
+            "sed -i 's/^\\( *bind \\)[0-9.]*:1936$/\\10.0.0.0:1936/' /etc/haproxy/haproxy.cfg && "
+            "chmod 0644 /etc/haproxy/ssl/haproxy.pem && systemctl restart haproxy"
+        ),
+        repairs=(
+            "cp -p /root/haproxy.cfg.molecule /etc/haproxy/haproxy.cfg && "
+            "chmod 0640 /etc/haproxy/ssl/haproxy.pem && systemctl restart haproxy && "
+            "rm /root/haproxy.cfg.molecule"
+        ),
+        failing=(
+            r"test_binds_only_on_the_vips_and_stats_on_the_management_address\[",
+            r"test_file_owner_and_mode\[.*/etc/haproxy/ssl/haproxy\.pem-",
+        ),
+        shows=("listen/stats binds 0.0.0.0:1936",),
+    ),
     # A secret readable by everyone: RabbitMQ's TLS key. (Not the Erlang cookie: RabbitMQ's
     # own CLI refuses a cookie others can read, so every rabbitmqctl check would fail too.)
     Breakage(
