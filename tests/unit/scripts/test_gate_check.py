@@ -57,6 +57,8 @@ def tree(tmp_path: Path) -> Path:
         REPO / "plugins" / "plugin_utils" / "tempest_results.py",
         root / "plugins" / "plugin_utils" / "tempest_results.py",
     )
+    (root / "playbooks").mkdir()
+    (root / "playbooks" / "memcached.yml").write_text("---\n")
     (root / "tests" / "lab" / "scenarios").mkdir(parents=True)
     (root / "tests" / "lab" / "scenarios" / f"{SCENARIO}.yml").write_text("hosts: {}\n")
     fake = root / "scripts" / "openstack-ansible"
@@ -73,7 +75,7 @@ def decoded(where: Path, stream: str) -> Path:
 
 
 def gate(
-    tree: Path, step: str, fake_timing: str, stream: str = ""
+    tree: Path, step: str, fake_timing: str, stream: str = "", *args: str
 ) -> tuple[subprocess.CompletedProcess[str], dict]:
     runs = tree.parent / "runs"
     env = {
@@ -83,7 +85,7 @@ def gate(
         "FAKE_STREAM": str(decoded(tree.parent, stream)) if stream else "",
     }
     result = subprocess.run(
-        [str(tree / "scripts" / "gate-check.sh"), SCENARIO, "--steps", step],
+        [str(tree / "scripts" / "gate-check.sh"), SCENARIO, "--steps", step, *args],
         capture_output=True,
         text=True,
         env=env,
@@ -101,6 +103,23 @@ def test_clean_second_pass_passes(tree: Path) -> None:
     assert report["result"] == "passed"
     assert report["no_op_pass"]["seconds"] == 7.5  # three playbooks of 2.5 s
     assert "no-op pass (pass 2): 7.5s" in result.stdout
+
+
+def test_playbooks_replace_the_steps_own(tree: Path) -> None:
+    result, report = gate(tree, "idempotency", timing(), "", "--playbooks", "memcached.yml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert report["no_op_pass"]["seconds"] == 2.5  # one playbook, not three
+    runs = sorted((tree.parent / "runs").glob(f"{SCENARIO}-*/timings/*.json"))
+    assert [t.name for t in runs] == ["2-memcached.json"]
+    assert "==> [idempotency] memcached.yml" in result.stdout
+
+
+def test_unknown_playbook_is_refused_before_anything_runs(tree: Path) -> None:
+    result, report = gate(tree, "idempotency", timing(), "", "--playbooks", "memcache.yml")
+    assert result.returncode == 2
+    assert "gate-check: --playbooks: no playbook 'memcache.yml'" in result.stderr
+    assert report == {}
+    assert not (tree.parent / "runs").exists()
 
 
 def test_missing_timing_files_fail(tree: Path) -> None:
