@@ -26,7 +26,13 @@ ALL=(db_setup mq_setup python_venv systemd_service haproxy_server service_catalo
 BY_NAME=(nova_day_two neutron_day_two)
 [ -f "$CONFIG_DIR/openstack_user_config.yml" ] || { echo "run.sh: $CONFIG_DIR has no openstack_user_config.yml" >&2; exit 2; }
 export OSA_CONFIG_DIR="$CONFIG_DIR"
-export NIMBUS_COLLECTIONS="${NIMBUS_COLLECTIONS:-$REPO/.build}"
+# The collection under test is this checkout (linked as run-tests.sh links it), unless given.
+if [ -z "${NIMBUS_COLLECTIONS:-}" ]; then
+    mkdir -p "$REPO/.build/ansible_collections/nimbus"
+    ln -sfn "$REPO" "$REPO/.build/ansible_collections/nimbus/cloud"
+    NIMBUS_COLLECTIONS="$REPO/.build"
+fi
+export NIMBUS_COLLECTIONS
 export PATH="$REPO/scripts:$PATH"
 WORK=$(mktemp -d /tmp/nimbus-role-tests.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
