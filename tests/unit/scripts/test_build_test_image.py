@@ -360,6 +360,14 @@ def test_udhcpc_deconfig(tmp_path: Path) -> None:
             ["timeout 5 wget -q -O out.txt http://h/x"],
         ),
         (["-H", "Accept: a", "http://h/x"], ["wget -q --header Accept: a -O - http://h/x"]),
+        # tempest's metadata password check: curl -X POST -d DATA URL
+        (
+            ["-X", "POST", "-d", "secret", "http://h/pw"],
+            ["wget -q --post-data secret -O - http://h/pw"],
+        ),
+        (["-d", "a=b", "http://h/x"], ["wget -q --post-data a=b -O - http://h/x"]),
+        (["-X", "POST", "http://h/x"], ["wget -q --post-data  -O - http://h/x"]),
+        (["-X", "GET", "http://h/x"], ["wget -q -O - http://h/x"]),
     ],
 )
 def test_curl_on_wget(tmp_path: Path, args: list[str], calls: list[str]) -> None:
@@ -372,6 +380,17 @@ def test_curl_on_wget(tmp_path: Path, args: list[str], calls: list[str]) -> None
     wget = run_hook(tmp_path, bti.CURL, args, {}, "wget")
     timeout = (tmp_path / "t").read_text().split() if (tmp_path / "t").exists() else []
     assert [" ".join(timeout + wget)] == calls
+
+
+def test_curl_refuses_other_methods(tmp_path: Path) -> None:
+    script = tmp_path / "curl"
+    script.write_text(bti.CURL)
+    script.chmod(0o755)
+    result = subprocess.run(
+        [str(script), "-X", "PUT", "http://h/x"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert "GET and POST only, not PUT" in result.stderr
 
 
 def test_sudo_runs_the_command(tmp_path: Path) -> None:
