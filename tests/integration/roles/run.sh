@@ -4,7 +4,9 @@
 #   tests/integration/roles/run.sh CONFIG_DIR [TEST...]
 # Tests (default: all but the last two, in this order):
 #   db_setup mq_setup python_venv systemd_service   converge, converge again (changed=0), verify
-#                     (db_setup: also the schema stamp of schema_read/schema_record)
+#                     (db_setup: also the schema stamp of schema_read/schema_record;
+#                     systemd_service: also sequence.yml, a second service in a play does not
+#                     take the first one's owed restart)
 #   haproxy_server    the "service" entry point and keepalived failover (test_service.yml)
 #   service_catalog   create/update/remove a catalog entry, each twice (keystone/service_catalog.sh)
 #   keystone_day_two  a keystone.conf override restarts only keystone (day_two.sh keystone)
@@ -56,7 +58,7 @@ converge_verify() {
 test_db_setup() { converge_verify db_setup; }
 test_mq_setup() { converge_verify mq_setup; }
 test_python_venv() { converge_verify python_venv; }
-test_systemd_service() { converge_verify systemd_service; }
+test_systemd_service() { converge_verify systemd_service && play systemd_service-sequence "$HERE/systemd_service/sequence.yml"; }
 test_haproxy_server() { play haproxy_server "$HERE/haproxy_server/test_service.yml"; }
 test_service_catalog() { sh "$HERE/keystone/service_catalog.sh" "$CONFIG_DIR"; }
 test_keystone_day_two() { sh "$HERE/day_two.sh" keystone "$CONFIG_DIR"; }
