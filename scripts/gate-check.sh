@@ -53,19 +53,18 @@ if [ -n "$steps_csv" ]; then
     done
 fi
 
-# --playbooks: each must be a playbook of the collection (the wrapper's name, as typed).
-only_playbooks=()
+# The playbooks the deploy and idempotency steps (setup) and the healthcheck step run: their
+# own, or those of --playbooks, each of which must be a playbook of the collection.
+setup_playbooks=("${SETUP_PLAYBOOKS[@]}") health_playbooks=("${HEALTH_PLAYBOOKS[@]}")
 if [ -n "$playbooks_csv" ]; then
-    IFS=, read -r -a only_playbooks <<< "$playbooks_csv"
-    for pb in "${only_playbooks[@]}"; do
+    IFS=, read -r -a setup_playbooks <<< "$playbooks_csv"
+    for pb in "${setup_playbooks[@]}"; do
         base="${pb%.yml}"
         [[ "$pb" == *.yml && -f "$REPO/playbooks/${base//-/_}.yml" ]] || { echo "gate-check: --playbooks: no playbook '$pb' in $REPO/playbooks" >&2; exit 2; }
     done
+    health_playbooks=("${setup_playbooks[@]}")
 fi
-# step_playbooks DEFAULT... : the playbooks a step runs (--playbooks, or its own)
-step_playbooks() {
-    if [ "${#only_playbooks[@]}" -gt 0 ]; then echo "${only_playbooks[@]}"; else echo "$@"; fi
-}
+readonly setup_playbooks health_playbooks
 
 readonly CONFIG_DIR="/etc/nimbus-lab/$scenario"
 # This checkout's wrapper (not whichever one is on PATH): the gate tests the code it ships with.
@@ -137,15 +136,11 @@ step_lab() {
         run_limited lab "build the test image" "$REPO/scripts/build-test-image"
 }
 step_deploy() {
-    local pbs
-    read -r -a pbs <<< "$(step_playbooks "${SETUP_PLAYBOOKS[@]}")"
-    playbooks deploy 1 "${pbs[@]}" &&
+    playbooks deploy 1 "${setup_playbooks[@]}" &&
         verify_timings deploy "${expected_timings[@]}"
 }
 step_healthcheck() {
-    local pbs
-    read -r -a pbs <<< "$(step_playbooks "${HEALTH_PLAYBOOKS[@]}")"
-    playbooks healthcheck 0 "${pbs[@]}" &&
+    playbooks healthcheck 0 "${health_playbooks[@]}" &&
         verify_timings healthcheck "${expected_timings[@]}"
 }
 # Tempest's results (subunit stream, tempest.log, results.json) go to $RUN_DIR/tempest; the
@@ -166,10 +161,9 @@ step_tempest() {
     return 1
 }
 step_idempotency() {
-    local pb pbs files=()
-    read -r -a pbs <<< "$(step_playbooks "${SETUP_PLAYBOOKS[@]}")"
-    playbooks idempotency 2 "${pbs[@]}" || return 1
-    for pb in "${pbs[@]}"; do files+=("$RUN_DIR/timings/2-${pb%.yml}.json"); done
+    local pb files=()
+    playbooks idempotency 2 "${setup_playbooks[@]}" || return 1
+    for pb in "${setup_playbooks[@]}"; do files+=("$RUN_DIR/timings/2-${pb%.yml}.json"); done
     verify_timings idempotency "${files[@]}"
 }
 
