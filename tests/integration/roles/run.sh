@@ -2,7 +2,7 @@
 # The role tests of tests/integration/roles/ against a deployed scenario (stage "roles" of
 # scripts/run-tests.sh runs them after the gate, on the gate's aio lab):
 #   tests/integration/roles/run.sh CONFIG_DIR [TEST...]
-# Tests (default: all but the last two, in this order):
+# Tests (default: all, in this order):
 #   db_setup mq_setup python_venv systemd_service   converge, converge again (changed=0), verify
 #                     (db_setup: also the schema stamp of schema_read/schema_record;
 #                     systemd_service: also sequence.yml, a second service in a play does not
@@ -23,9 +23,8 @@ CONFIG_DIR=${1:?usage: run.sh CONFIG_DIR [TEST...]}
 shift
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 REPO="$(cd "$HERE/../../.." && pwd)"
-ALL=(db_setup mq_setup python_venv systemd_service haproxy_server service_catalog keystone_day_two)
-# By name only: they pass on a deployed aio, but add about 8 minutes (idle) to the stage.
-BY_NAME=(nova_day_two neutron_day_two)
+ALL=(db_setup mq_setup python_venv systemd_service haproxy_server service_catalog keystone_day_two
+     nova_day_two neutron_day_two)
 [ -f "$CONFIG_DIR/openstack_user_config.yml" ] || { echo "run.sh: $CONFIG_DIR has no openstack_user_config.yml" >&2; exit 2; }
 export OSA_CONFIG_DIR="$CONFIG_DIR"
 # The collection under test is this checkout (linked as run-tests.sh links it), unless given.
@@ -68,7 +67,7 @@ test_neutron_day_two() { sh "$HERE/day_two.sh" neutron_ml2 "$CONFIG_DIR" && sh "
 tests=("$@")
 [ "${#tests[@]}" -eq 0 ] && tests=("${ALL[@]}")
 for t in "${tests[@]}"; do
-    declare -F "test_$t" >/dev/null || { echo "run.sh: unknown test '$t'; tests: ${ALL[*]} ${BY_NAME[*]}" >&2; exit 2; }
+    declare -F "test_$t" >/dev/null || { echo "run.sh: unknown test '$t'; tests: ${ALL[*]}" >&2; exit 2; }
 done
 rc=0 results=()
 for t in "${tests[@]}"; do
