@@ -16,6 +16,7 @@ nimbus.cloud.neutron_ml2_types and nimbus.cloud.ovs_map_changes are thin wrapper
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -174,3 +175,145 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)
+
+
+DB_STATES = ("absent", "standalone", "clustered")
+
+
+def cluster_plan(
+    hosts: Sequence[str],
+    states: Mapping[str, Mapping[str, str]],
+    addresses: Mapping[str, str],
+    databases: Sequence[str] = ("nb", "sb"),
+) -> dict[str, dict[str, str]]:
+    """Which member each OVN central host joins, per database: host -> {db: address or ''}.
+
+    ``states`` gives, per host and database, what its database file is: ``absent``,
+    ``standalone`` or ``clustered``. '' means "create the cluster here" (ovn-ctl then creates
+    it, or converts a standalone file in place); an address means "join through that member"
+    (ovn-ctl joins only when the file is absent, and keeps a backup of a standalone file).
+
+    - A cluster exists (some member's file is clustered): hosts without a clustered file join
+      through the first member that has one. Hosts with a clustered file keep the steady
+      layout: the first host creates, the others name it (ovn-ctl never acts on a clustered
+      file, so this only keeps the configuration stable).
+    - No cluster yet: the first host with a standalone file creates it from that file (its data
+      is kept: a one-host deployment of an earlier release), else the first host; the others
+      join through it.
+    """
+    hosts = list(hosts)
+    if not hosts:
+        return {}
+    problems = []
+    for host in hosts:
+        if not addresses.get(host):
+            problems.append(f"{host} has no address")
+        for db in databases:
+            state = (states.get(host) or {}).get(db)
+            if state not in DB_STATES:
+                problems.append(
+                    f"the {db.upper()} database of {host} is {state!r}, not one of "
+                    f"{', '.join(DB_STATES)} (is the host in this run?)"
+                )
+    if problems:
+        raise OvnSettingsError("; ".join(problems))
+    plan: dict[str, dict[str, str]] = {host: {} for host in hosts}
+    for db in databases:
+        clustered = [h for h in hosts if states[h][db] == "clustered"]
+        if clustered:
+            anchor = clustered[0]
+            for host in hosts:
+                if host in clustered:
+                    plan[host][db] = "" if host == hosts[0] else addresses[hosts[0]]
+                else:
+                    plan[host][db] = addresses[anchor]
+            continue
+        standalone = [h for h in hosts if states[h][db] == "standalone"]
+        creator = standalone[0] if standalone else hosts[0]
+        for host in hosts:
+            plan[host][db] = "" if host == creator else addresses[creator]
+    return plan
+
+
+def db_states(
+    file_results: Sequence[Mapping[str, Any]], check_results: Sequence[Mapping[str, Any]]
+) -> dict[str, str]:
+    """Database -> absent, standalone or clustered, from a looped stat and ovsdb-tool check.
+
+    ``file_results``: one ``ansible.builtin.stat`` result per database (``item`` the database);
+    ``check_results``: one ``ovsdb-tool db-is-clustered`` result per existing file (``item``
+    that file's stat result; exit 0 means clustered).
+    """
+    states: dict[str, str | None] = {}
+    for result in file_results:
+        exists = bool((result.get("stat") or {}).get("exists"))
+        states[str(result.get("item"))] = None if exists else "absent"
+    for result in check_results:
+        if result.get("skipped"):
+            continue
+        db = str((result.get("item") or {}).get("item"))
+        if db not in states:
+            raise OvnSettingsError(f"ovsdb-tool checked {db!r}, which was not looked for")
+        states[db] = "clustered" if result.get("rc") == 0 else "standalone"
+    unread = sorted(db for db, state in states.items() if state is None)
+    if unread:
+        raise OvnSettingsError(
+            f"the {', '.join(unread)} database file exists but was not checked with ovsdb-tool"
+        )
+    return {db: str(state) for db, state in states.items()}
+
+
+def cluster_status(text: str) -> dict[str, Any]:
+    """What ``ovs-appctl -t <db ctl> cluster/status <database>`` says of a RAFT member.
+
+    Returns ``cluster_id`` (the full UUID), ``status`` (e.g. ``cluster member``), ``leader``
+    (``self``, a server ID or ``unknown``) and ``servers`` (the members' addresses, as the
+    member sees the cluster's configuration).
+    """
+    found: dict[str, Any] = {"cluster_id": "", "status": "", "leader": "", "servers": []}
+    in_servers = False
+    for line in str(text).splitlines():
+        if in_servers:
+            match = re.search(r"\bat (\S+?)\)", line)
+            if match and line.startswith((" ", "\t")):
+                found["servers"].append(match.group(1))
+                continue
+            in_servers = False
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key, value = key.strip(), value.strip()
+        if key == "Cluster ID":
+            match = re.search(r"\(([0-9a-f-]{36})\)", value)
+            found["cluster_id"] = match.group(1) if match else value
+        elif key == "Status":
+            found["status"] = value
+        elif key == "Leader":
+            found["leader"] = value
+        elif key == "Servers":
+            in_servers = True
+    if not found["status"]:
+        raise OvnSettingsError(f"not the output of cluster/status: {str(text)[:200]!r}")
+    return found
+
+
+def tunnel_endpoint(facts: Mapping[str, Any], address: str, bridge: str) -> dict[str, Any]:
+    """Where a chassis' tunnel address is: ``device``, ``prefix`` and ``on_bridge``.
+
+    With the userspace datapath, OVS sends and receives GENEVE itself, so the tunnel address
+    must be on an OVS bridge of that datapath (``bridge``). ``facts`` are the host's network
+    facts (``interfaces`` and one entry per device, ``-`` and ``.`` read as ``_``).
+    """
+    for name in facts.get("interfaces") or []:
+        device = facts.get(str(name).replace("-", "_").replace(".", "_")) or {}
+        entries = [device.get("ipv4") or {}] + list(device.get("ipv4_secondaries") or [])
+        for entry in entries:
+            if entry.get("address") == address:
+                prefix = entry.get("prefix")
+                if prefix in (None, ""):
+                    raise OvnSettingsError(f"{address} on {name} has no prefix length in the facts")
+                return {"device": str(name), "prefix": int(prefix), "on_bridge": name == bridge}
+    raise OvnSettingsError(
+        f"the tunnel address (ovn_encap_ip) {address!r} is on no network device of this host: "
+        "give the host its tunnel address, or set ovn_encap_ip to an address it has"
+    )
