@@ -266,26 +266,37 @@ def db_states(
 def cluster_status(text: str) -> dict[str, Any]:
     """What ``ovs-appctl -t <db ctl> cluster/status <database>`` says of a RAFT member.
 
-    Returns ``cluster_id`` (the full UUID), ``status`` (e.g. ``cluster member``), ``leader``
-    (``self``, a server ID or ``unknown``) and ``servers`` (the members' addresses, as the
-    member sees the cluster's configuration).
+    Returns ``name`` (the database), ``cluster_id`` (the full UUID), ``server_id`` (the member's short ID), ``address``,
+    ``status`` (e.g. ``cluster member``), ``leader`` (``self``, a server ID or ``unknown``),
+    ``servers`` (the configuration's members: ``id`` and ``address``) and ``stale``: the IDs of
+    other members at this member's own address (an earlier life of this host, e.g. before its
+    database was rebuilt, which the cluster would otherwise count forever).
     """
-    found: dict[str, Any] = {"cluster_id": "", "status": "", "leader": "", "servers": []}
+    found: dict[str, Any] = {
+        "name": "", "cluster_id": "", "server_id": "", "address": "", "status": "", "leader": "",
+        "servers": [],
+    }
     in_servers = False
     for line in str(text).splitlines():
         if in_servers:
-            match = re.search(r"\bat (\S+?)\)", line)
-            if match and line.startswith((" ", "\t")):
-                found["servers"].append(match.group(1))
+            match = re.match(r"\s+(\S+) \(\S+ at (\S+?)\)", line)
+            if match:
+                found["servers"].append({"id": match.group(1), "address": match.group(2)})
                 continue
             in_servers = False
         key, sep, value = line.partition(":")
         if not sep:
             continue
         key, value = key.strip(), value.strip()
-        if key == "Cluster ID":
+        if key == "Name":
+            found["name"] = value
+        elif key == "Cluster ID":
             match = re.search(r"\(([0-9a-f-]{36})\)", value)
             found["cluster_id"] = match.group(1) if match else value
+        elif key == "Server ID":
+            found["server_id"] = value.split()[0] if value else ""
+        elif key == "Address":
+            found["address"] = value
         elif key == "Status":
             found["status"] = value
         elif key == "Leader":
@@ -294,6 +305,11 @@ def cluster_status(text: str) -> dict[str, Any]:
             in_servers = True
     if not found["status"]:
         raise OvnSettingsError(f"not the output of cluster/status: {str(text)[:200]!r}")
+    found["stale"] = [
+        server["id"]
+        for server in found["servers"]
+        if server["address"] == found["address"] and server["id"] != found["server_id"]
+    ]
     return found
 
 
