@@ -32,6 +32,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.nimbus.cloud.plugins.plugin_utils.ovn import cluster_status
+
 REPO = Path(__file__).resolve().parents[2]
 # This checkout's wrapper, not whichever openstack-ansible is on PATH: the tests exercise the
 # code they ship with (the collection under NIMBUS_COLLECTIONS, as for the wrapper itself).
@@ -691,3 +693,101 @@ def test_vip_moves_when_the_host_holding_it_dies() -> None:
     assert back, f"{holder}: RabbitMQ runs {rabbit_running_nodes(holder)} after its restart"
     final = wait_for(lambda: len(vip_holders(vip)) == 1 and vip_holders(vip), 30)[0]
     assert final and len(final) == 1, f"{vip} held by {final} after {holder} came back"
+
+
+# --- OVN databases (RAFT clusters of the infra hosts) --------------------------------------
+
+OVN_DBS = {"nb": "OVN_Northbound", "sb": "OVN_Southbound"}
+
+
+def ovn_member(host: str, db: str) -> dict | None:
+    """HOST's view of database DB's cluster (nimbus.cloud.ovn_cluster_status), or None."""
+    result = in_host(
+        host, "ovs-appctl", "-t", f"/var/run/ovn/ovn{db}_db.ctl", "cluster/status", OVN_DBS[db],
+        timeout=20,
+    )
+    return cluster_status(result.stdout) if result.returncode == 0 else None
+
+
+def ovn_nb_remote() -> str:
+    return ",".join(f"tcp:{management_address(host)}:6641" for host in INFRA)
+
+
+def ovn_local_switches(host: str) -> list[str]:
+    """The logical switches HOST's own NB member holds (its unix socket, leader or not)."""
+    result = in_host(
+        host, "ovn-nbctl", "--no-leader-only", "--db=unix:/var/run/ovn/ovnnb_db.sock",
+        "--timeout=10", "--bare", "--columns=name", "list", "Logical_Switch", timeout=30,
+    )
+    return result.stdout.split() if result.returncode == 0 else []
+
+
+def assert_one_ovn_cluster(cluster_ids: dict[str, str] | None = None) -> dict[str, str]:
+    """Every infra host is a member of one cluster per database, listing them all, with a
+    leader; the same clusters as CLUSTER_IDS if given. Returns database -> cluster ID."""
+    found = {}
+    for db in OVN_DBS:
+        members = {host: ovn_member(host, db) for host in INFRA}
+        assert all(members.values()), f"{db}: cluster/status unreadable on {members}"
+        for host, member in members.items():
+            assert member["status"] == "cluster member", f"{host} {db}: {member}"
+            assert len(member["servers"]) == len(INFRA), f"{host} {db}: {member['servers']}"
+            assert not member["stale"], f"{host} {db}: earlier selves {member['stale']}"
+        ids = {member["cluster_id"] for member in members.values()}
+        assert len(ids) == 1, f"{db}: {len(ids)} clusters: {members}"
+        leaders = [host for host, member in members.items() if member["leader"] == "self"]
+        assert len(leaders) == 1, f"{db}: leaders {leaders}"
+        found[db] = ids.pop()
+        if cluster_ids:
+            assert found[db] == cluster_ids[db], f"{db}: a new cluster {found[db]}"
+    return found
+
+
+@pytest.fixture
+def ovn_test_switch() -> Iterator[str]:
+    """A logical switch name for a test; deleted at the end."""
+    name = f"nimbus-ha-{secrets.token_hex(3)}"
+    yield name
+    in_host(INFRA[-1], "ovn-nbctl", f"--db={ovn_nb_remote()}", "--if-exists", "ls-del", name)
+
+
+def test_ovn_databases_are_one_cluster_of_every_infra_host() -> None:
+    print(assert_one_ovn_cluster())
+
+
+def test_ovn_nb_stays_writable_when_its_leader_stops_and_it_rejoins(
+    restore_services: list[tuple[str, str]], ovn_test_switch: str
+) -> None:
+    leader = next(h for h in INFRA if (ovn_member(h, "nb") or {}).get("leader") == "self")
+    other = next(h for h in INFRA if h != leader)
+    must(leader, "systemctl", "stop", "ovn-ovsdb-server-nb")
+    restore_services.append((leader, "ovn-ovsdb-server-nb"))
+    written, took = wait_for(
+        lambda: in_host(
+            other, "ovn-nbctl", f"--db={ovn_nb_remote()}", "--timeout=5", "ls-add", ovn_test_switch,
+            timeout=30,
+        ).returncode
+        == 0,
+        60,
+        interval=1,
+    )
+    print(f"NB leader {leader} stopped: a switch written through {other} after {took:.1f}s")
+    assert written, f"no NB write succeeded for {took:.0f}s with {leader} stopped"
+    must(leader, "systemctl", "start", "ovn-ovsdb-server-nb")
+    back, took = wait_for(lambda: ovn_test_switch in ovn_local_switches(leader), 120, interval=2)
+    assert back, f"{leader}: the switch written while it was down is not there after {took:.0f}s"
+    assert_one_ovn_cluster()
+
+
+def test_ovn_rebuilt_infra_host_joins_its_clusters_and_keeps_their_data(
+    ovn_test_switch: str,
+) -> None:
+    host = INFRA[0]  # the host that created the clusters
+    before = assert_one_ovn_cluster()
+    must(INFRA[-1], "ovn-nbctl", f"--db={ovn_nb_remote()}", "ls-add", ovn_test_switch)
+    for unit in ("ovn-northd", "ovn-ovsdb-server-nb", "ovn-ovsdb-server-sb"):
+        must(host, "systemctl", "stop", unit)
+    must(host, "rm", "-f", "/var/lib/ovn/ovnnb_db.db", "/var/lib/ovn/ovnsb_db.db")
+    openstack_ansible("ovn.yml", "--limit", "neutron_ovn_northd")
+    assert_one_ovn_cluster(before)
+    assert ovn_test_switch in ovn_local_switches(host), f"{host} lacks the cluster's data"
