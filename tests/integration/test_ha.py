@@ -709,7 +709,12 @@ OVN_DBS = {"nb": "OVN_Northbound", "sb": "OVN_Southbound"}
 def ovn_member(host: str, db: str) -> dict | None:
     """HOST's view of database DB's cluster (nimbus.cloud.ovn_cluster_status), or None."""
     result = in_host(
-        host, "ovs-appctl", "-t", f"/var/run/ovn/ovn{db}_db.ctl", "cluster/status", OVN_DBS[db],
+        host,
+        "ovs-appctl",
+        "-t",
+        f"/var/run/ovn/ovn{db}_db.ctl",
+        "cluster/status",
+        OVN_DBS[db],
         timeout=20,
     )
     return cluster_status(result.stdout) if result.returncode == 0 else None
@@ -722,8 +727,16 @@ def ovn_nb_remote() -> str:
 def ovn_local_switches(host: str) -> list[str]:
     """The logical switches HOST's own NB member holds (its unix socket, leader or not)."""
     result = in_host(
-        host, "ovn-nbctl", "--no-leader-only", "--db=unix:/var/run/ovn/ovnnb_db.sock",
-        "--timeout=10", "--bare", "--columns=name", "list", "Logical_Switch", timeout=30,
+        host,
+        "ovn-nbctl",
+        "--no-leader-only",
+        "--db=unix:/var/run/ovn/ovnnb_db.sock",
+        "--timeout=10",
+        "--bare",
+        "--columns=name",
+        "list",
+        "Logical_Switch",
+        timeout=30,
     )
     return result.stdout.split() if result.returncode == 0 else []
 
@@ -769,11 +782,18 @@ def test_ovn_nb_stays_writable_when_its_leader_stops_and_it_rejoins(
     must(leader, "systemctl", "stop", "ovn-ovsdb-server-nb")
     restore_services.append((leader, "ovn-ovsdb-server-nb"))
     written, took = wait_for(
-        lambda: in_host(
-            other, "ovn-nbctl", f"--db={ovn_nb_remote()}", "--timeout=5", "ls-add", ovn_test_switch,
-            timeout=30,
-        ).returncode
-        == 0,
+        lambda: (
+            in_host(
+                other,
+                "ovn-nbctl",
+                f"--db={ovn_nb_remote()}",
+                "--timeout=5",
+                "ls-add",
+                ovn_test_switch,
+                timeout=30,
+            ).returncode
+            == 0
+        ),
         60,
         interval=1,
     )
