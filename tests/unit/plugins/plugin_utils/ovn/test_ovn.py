@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,86 +23,43 @@ from ansible_collections.nimbus.cloud.plugins.plugin_utils.ovn import (
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases.yml").read_text(encoding="utf-8"))
 
+ADDRESSES = {
+    "infra0": "10.0.0.0",
+    "infra1": "10.0.0.1",
+    "infra2": "10.0.0.2",
+    "infra3": "10.0.0.3",
+    "aio1": "10.0.0.100",
+}
 
-def _ids(name: str) -> list[str]:
-    return [c["id"] for c in CASES[name]]
+# Per table: how a row's inputs reach the function under test.
+CALLS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "provider_bridges": lambda c: provider_bridges(c["networks"], c["groups"], c.get("names")),
+    "ml2_types": lambda c: ml2_types(c["networks"]),
+    "map_changes": lambda c: map_changes(
+        ovs_map(c["listing"], c.get("column", "external_ids")), c["wanted"]
+    ),
+    "cluster_plan": lambda c: cluster_plan(c["hosts"], c["states"], ADDRESSES),
+    "db_states": lambda c: db_states(c["files"], c["checks"]),
+    "cluster_status": lambda c: cluster_status(c["text"]),
+    "tunnel_endpoint": lambda c: tunnel_endpoint(c["facts"], "172.29.240.111", "br-tunnel"),
+}
+
+ROWS = [
+    pytest.param(table, case, id=f"{table}-{case['id']}")
+    for table in CALLS
+    for case in CASES[table]
+]
 
 
-@pytest.mark.parametrize("case", CASES["provider_bridges"], ids=_ids("provider_bridges"))
-def test_provider_bridges(case: dict[str, Any]) -> None:
-    def run() -> Any:
-        return provider_bridges(case["networks"], case["groups"], case.get("names"))
+def test_every_table_is_run() -> None:
+    assert {name for name in CASES if not name.startswith("_")} == set(CALLS)
 
+
+@pytest.mark.parametrize(("table", "case"), ROWS)
+def test_row(table: str, case: dict[str, Any]) -> None:
+    """A row either names the error (a regex of its message) or gives the expected result."""
     if "error" in case:
         with pytest.raises(OvnSettingsError, match=case["error"]):
-            run()
+            CALLS[table](case)
     else:
-        assert run() == case["expected"]
-
-
-@pytest.mark.parametrize("case", CASES["ml2_types"], ids=_ids("ml2_types"))
-def test_ml2_types(case: dict[str, Any]) -> None:
-    if "error" in case:
-        with pytest.raises(OvnSettingsError, match=case["error"]):
-            ml2_types(case["networks"])
-    else:
-        assert ml2_types(case["networks"]) == case["expected"]
-
-
-@pytest.mark.parametrize("case", CASES["map_changes"], ids=_ids("map_changes"))
-def test_map_changes(case: dict[str, Any]) -> None:
-    def run() -> Any:
-        current = ovs_map(case["listing"], case.get("column", "external_ids"))
-        return map_changes(current, case["wanted"])
-
-    if "error" in case:
-        with pytest.raises(OvnSettingsError, match=case["error"]):
-            run()
-    else:
-        assert run() == case["expected"]
-
-
-ADDRESSES = {"infra0": "10.0.0.0", "infra1": "10.0.0.1", "infra2": "10.0.0.2",
-             "infra3": "10.0.0.3", "aio1": "10.0.0.100"}
-
-
-@pytest.mark.parametrize("case", CASES["cluster_plan"], ids=_ids("cluster_plan"))
-def test_cluster_plan(case: dict[str, Any]) -> None:
-    def run() -> Any:
-        return cluster_plan(case["hosts"], case["states"], ADDRESSES)
-
-    if "error" in case:
-        with pytest.raises(OvnSettingsError, match=case["error"]):
-            run()
-    else:
-        assert run() == case["expected"]
-
-
-@pytest.mark.parametrize("case", CASES["db_states"], ids=_ids("db_states"))
-def test_db_states(case: dict[str, Any]) -> None:
-    if "error" in case:
-        with pytest.raises(OvnSettingsError, match=case["error"]):
-            db_states(case["files"], case["checks"])
-    else:
-        assert db_states(case["files"], case["checks"]) == case["expected"]
-
-
-@pytest.mark.parametrize("case", CASES["cluster_status"], ids=_ids("cluster_status"))
-def test_cluster_status(case: dict[str, Any]) -> None:
-    if "error" in case:
-        with pytest.raises(OvnSettingsError, match=case["error"]):
-            cluster_status(case["text"])
-    else:
-        assert cluster_status(case["text"]) == case["expected"]
-
-
-@pytest.mark.parametrize("case", CASES["tunnel_endpoint"], ids=_ids("tunnel_endpoint"))
-def test_tunnel_endpoint(case: dict[str, Any]) -> None:
-    def run() -> Any:
-        return tunnel_endpoint(case["facts"], "172.29.240.111", "br-tunnel")
-
-    if "error" in case:
-        with pytest.raises(OvnSettingsError, match=case["error"]):
-            run()
-    else:
-        assert run() == case["expected"]
+        assert CALLS[table](case) == case["expected"]
