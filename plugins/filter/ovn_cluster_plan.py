@@ -15,7 +15,7 @@ description:
   - For the OVN central hosts (in order) and what each one's NB and SB database files are
     (C(absent), C(standalone) or C(clustered)), returns per host and database the address of
     the member to join through, or C('') where the cluster is created.
-  - Never plans a second cluster: once any member holds a clustered file, every host without
+  - Never plans a second cluster. Once any member holds a clustered file, every host without
     one joins through it. With no cluster yet, a host holding a standalone file (a one-host
     deployment of an earlier release) creates the cluster from it.
 options:
