@@ -266,14 +266,20 @@ def db_states(
 def cluster_status(text: str) -> dict[str, Any]:
     """What ``ovs-appctl -t <db ctl> cluster/status <database>`` says of a RAFT member.
 
-    Returns ``name`` (the database), ``cluster_id`` (the full UUID), ``server_id`` (the member's short ID), ``address``,
-    ``status`` (e.g. ``cluster member``), ``leader`` (``self``, a server ID or ``unknown``),
+    Returns ``name`` (the database), ``cluster_id`` (the full UUID), ``server_id`` (the
+    member's short ID), ``address``, ``status`` (e.g. ``cluster member``), ``leader`` (``self``,
+    a server ID or ``unknown``),
     ``servers`` (the configuration's members: ``id`` and ``address``) and ``stale``: the IDs of
     other members at this member's own address (an earlier life of this host, e.g. before its
     database was rebuilt, which the cluster would otherwise count forever).
     """
     found: dict[str, Any] = {
-        "name": "", "cluster_id": "", "server_id": "", "address": "", "status": "", "leader": "",
+        "name": "",
+        "cluster_id": "",
+        "server_id": "",
+        "address": "",
+        "status": "",
+        "leader": "",
         "servers": [],
     }
     in_servers = False
@@ -322,7 +328,7 @@ def tunnel_endpoint(facts: Mapping[str, Any], address: str, bridge: str) -> dict
     """
     for name in facts.get("interfaces") or []:
         device = facts.get(str(name).replace("-", "_").replace(".", "_")) or {}
-        entries = [device.get("ipv4") or {}] + list(device.get("ipv4_secondaries") or [])
+        entries = [device.get("ipv4") or {}, *(device.get("ipv4_secondaries") or [])]
         for entry in entries:
             if entry.get("address") == address:
                 prefix = entry.get("prefix")
