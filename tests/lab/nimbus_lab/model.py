@@ -11,6 +11,10 @@ A scenario is data only (``tests/lab/scenarios/<name>.yml``)::
         groups: [shared-infra_hosts, identity_hosts]
         lxc_config: []            # optional extra raw LXC config lines
     user_variables: {ovn_ovs_datapath_type: netdev}
+    user_variables_files: [common/day-one.yml]   # optional, under the scenario's directory
+
+``user_variables_files`` add their variables, in order, after the scenario's own
+``user_variables``, which win over them.
 """
 
 from __future__ import annotations
@@ -309,7 +313,32 @@ def load_scenario(path: Path) -> Scenario:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ScenarioError(f"{path}:{where}: not valid YAML: {exc}. Fix the syntax.") from None
+    if isinstance(data, dict) and "user_variables_files" in data:
+        data = dict(data)
+        files = data.pop("user_variables_files")
+        own = data.get("user_variables") or {}
+        if isinstance(own, dict):  # else parse_scenario names the problem
+            shared = _shared_user_variables(files, path)
+            data["user_variables"] = {**own, **{k: v for k, v in shared.items() if k not in own}}
     return parse_scenario(path.stem, data, str(path))
+
+
+def _shared_user_variables(files: Any, scenario: Path) -> dict[str, Any]:
+    """The variables of the files a scenario names (relative to its directory), in order."""
+    key = "user_variables_files"
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise _fail(str(scenario), key, "expected a list of file names", "Write [common/x.yml].")
+    merged: dict[str, Any] = {}
+    for name in files:
+        path = scenario.parent / name
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise _fail(str(scenario), key, f"cannot read {path}: {exc}", "Fix the name.") from None
+        if not isinstance(data, dict):
+            raise _fail(str(scenario), key, f"{path} is not a mapping", "Write name: value pairs.")
+        merged.update(data)
+    return merged
 
 
 def scenario_path(name: str, scenarios_dir: Path) -> Path:

@@ -120,3 +120,41 @@ def test_yaml_error_names_line(tmp_path):
     path.write_text("hosts:\n  a: [\n")
     with pytest.raises(model.ScenarioError, match=r"bad.yml: line \d+: not valid YAML"):
         model.load_scenario(path)
+
+
+def test_aio_and_ha_share_the_day_one_resources():
+    scenarios = shipped()
+    for name in ("openstack_user_identity", "openstack_user_compute", "openstack_user_network"):
+        assert scenarios["aio"].user_variables[name] == scenarios["ha"].user_variables[name]
+    assert "openstack_user_image" in scenarios["aio"].user_variables
+    assert "openstack_user_image" not in scenarios["ha"].user_variables
+
+
+SCENARIO = "hosts:\n  h1: {addresses: {br-mgmt: 172.29.236.200}, groups: [a_hosts]}\n"
+SCENARIO += "vips: {internal: 172.29.236.201, external: 172.29.236.202}\n"
+
+
+def test_user_variables_files_add_to_the_scenario_whose_own_win(tmp_path):
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "shared.yml").write_text("a: shared\nb: shared\n")
+    path = tmp_path / "one.yml"
+    path.write_text(
+        SCENARIO + "user_variables_files: [common/shared.yml]\nuser_variables: {b: own}\n"
+    )
+    assert model.load_scenario(path).user_variables == {"a": "shared", "b": "own"}
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ("common/missing.yml", "expected a list of file names"),
+        ("[common/missing.yml]", r"user_variables_files: cannot read .*missing.yml"),
+        ("[list.yml]", r"user_variables_files: .*list.yml is not a mapping"),
+    ],
+)
+def test_user_variables_files_errors_name_the_key(tmp_path, files, message):
+    (tmp_path / "list.yml").write_text("- a\n")
+    path = tmp_path / "one.yml"
+    path.write_text(SCENARIO + f"user_variables_files: {files}\n")
+    with pytest.raises(model.ScenarioError, match=message):
+        model.load_scenario(path)
