@@ -646,6 +646,65 @@ def test_galera_member_killed_vip_keeps_writing_and_galera_yml_rejoins_it(
         in_host(client, "mariadb", "-e", f"DROP USER IF EXISTS '{FAULT_DB_USER}'@'%'")
 
 
+def test_galera_full_stop_is_refused_then_recovered_from_the_most_advanced_member(
+    restore_services: list[tuple[str, str]],
+) -> None:
+    """Every member stopped, one after another, a row written after each of the first two
+    stops (so only the last member stopped holds both): galera.yml refuses to bootstrap on its
+    own; the documented recovery (galera.yml -e galera_server_force_bootstrap=true) starts the
+    cluster from that member, and every member then holds both rows."""
+    *earlier, last = INFRA
+    rows = {1: "written with one member down", 2: "written with two members down"}
+    wait_synced(INFRA[0], len(INFRA))
+    sql(INFRA[0], DROP_DB)
+    sql(INFRA[0], "CREATE DATABASE nimbus_ha_test")
+    sql(INFRA[0], "CREATE TABLE nimbus_ha_test.t (id INT PRIMARY KEY, note VARCHAR(64))")
+    try:
+        for count, host in enumerate(earlier, start=1):
+            restore_services.append((host, "mariadb"))
+            must(host, "systemctl", "stop", "mariadb", timeout=300)
+            writer = INFRA[count]
+            wait_synced(writer, len(INFRA) - count, timeout=60)
+            sql(writer, f"INSERT INTO nimbus_ha_test.t VALUES ({count}, '{rows[count]}')")
+        restore_services.append((last, "mariadb"))
+        must(last, "systemctl", "stop", "mariadb", timeout=300)
+
+        started = time.monotonic()
+        refused = subprocess.run(
+            [str(OSA), "galera.yml"],
+            env={**os.environ, "OSA_CONFIG_DIR": str(CONFIG_DIR)},
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
+        print(f"galera.yml after a full stop: exit {refused.returncode}")
+        assert refused.returncode != 0, "galera.yml bootstrapped a cluster after a full stop"
+        assert "never bootstraps a second cluster" in refused.stdout, refused.stdout[-4000:]
+        assert "galera_server_force_bootstrap=true" in refused.stdout, refused.stdout[-4000:]
+        for host in INFRA:
+            state = in_host(host, "systemctl", "is-active", "mariadb").stdout.strip()
+            assert state != "active", f"{host}: mariadb {state} after the refused run"
+
+        recovered = openstack_ansible("galera.yml", "-e", "galera_server_force_bootstrap=true")
+        print(f"full-stop recovery: {time.monotonic() - started:.0f}s")
+        assert f"Bootstrapping the cluster from {last} " in recovered.stdout, (
+            f"expected the bootstrap from {last}, the member stopped last:\n"
+            f"{recovered.stdout[-4000:]}"
+        )
+        for host in INFRA:
+            restore_services.remove((host, "mariadb"))
+        for host in INFRA:
+            wait_synced(host, len(INFRA), timeout=300)
+            held = sql(host, "SELECT id, note FROM nimbus_ha_test.t ORDER BY id").strip()
+            want = "\n".join(f"{i}\t{note}" for i, note in rows.items())
+            assert held == want, f"{host} after the recovery holds {held!r}, expected {want!r}"
+    finally:
+        for host in INFRA:
+            if in_host(host, "mariadb", "-e", DROP_DB).returncode == 0:
+                break
+
+
 def test_vip_moves_when_the_host_holding_it_dies() -> None:
     """The HAProxy host holding the internal VIP dies (its container killed): another host
     takes the VIP within NIMBUS_HA_FAILOVER_S seconds and serves tokens; the host comes back
