@@ -166,9 +166,8 @@ def user_variables_text(scenario: Scenario) -> str:
     ]
     lines += [f"#   - {name}" for name in scenario.user_variables]
     text = "\n".join(lines) + "\n"
-    if scenario.user_variables:
-        text += _dump(scenario.user_variables)
-    return text
+    # An empty mapping when the scenario has none: Ansible refuses an empty extra-vars file.
+    return text + (_dump(scenario.user_variables) if scenario.user_variables else "{}\n")
 
 
 def inventory_text(scenario: Scenario) -> str:

@@ -206,3 +206,8 @@ def test_swift_section_and_swift_vars_reach_the_user_config():
         "container_vars": {"swift_vars": {"zone": 2}},
     }
     assert config["swift-proxy_hosts"]["s1"] == {"ip": "172.29.236.152"}
+
+
+def test_user_variables_of_a_scenario_without_any_are_an_empty_mapping():
+    # Ansible refuses an extra-vars file that is not a mapping (the wrapper passes it with -e @).
+    assert yaml.safe_load(osaconfig.user_variables_text(scenario("ha-core"))) == {}
