@@ -210,4 +210,17 @@ def test_swift_section_and_swift_vars_reach_the_user_config():
 
 def test_user_variables_of_a_scenario_without_any_are_an_empty_mapping():
     # Ansible refuses an extra-vars file that is not a mapping (the wrapper passes it with -e @).
-    assert yaml.safe_load(osaconfig.user_variables_text(scenario("ha-core"))) == {}
+    bare = model.parse_scenario(
+        "bare",
+        {
+            "vips": {"internal": "172.29.236.191"},
+            "hosts": {
+                "bare1": {
+                    "addresses": {"br-mgmt": "172.29.236.190"},
+                    "groups": ["shared-infra_hosts"],
+                }
+            },
+        },
+        "bare.yml",
+    )
+    assert yaml.safe_load(osaconfig.user_variables_text(bare)) == {}
