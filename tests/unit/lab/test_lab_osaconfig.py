@@ -213,7 +213,7 @@ def test_user_variables_of_a_scenario_without_any_are_an_empty_mapping():
     bare = model.parse_scenario(
         "bare",
         {
-            "vips": {"internal": "172.29.236.191"},
+            "vips": {"internal": "172.29.236.191", "external": "172.29.236.192"},
             "hosts": {
                 "bare1": {
                     "addresses": {"br-mgmt": "172.29.236.190"},
