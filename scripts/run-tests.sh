@@ -17,6 +17,10 @@
 #              python_venv, systemd_service, haproxy_server, service_catalog, keystone day two);
 #              NIMBUS_ROLES_CONFIG_DIR selects another deployed scenario (default the gate's
 #              /etc/nimbus-lab/aio)
+#   ha         the ha-core lab (three infrastructure hosts: Galera, RabbitMQ, memcached, HAProxy +
+#              keepalived, Keystone, OVN RAFT): scripts/gate-check.sh ha-core (deploy, healthchecks,
+#              second pass changed=0), then the fault tests of tests/integration/test_ha.py; the
+#              gate's aio lab is destroyed first, ha-core after a passing run (a failed one stays)
 #   molecule   the Molecule role scenarios of extensions/molecule/ (converge, idempotence, bad
 #              variables refused, testinfra verify) on a lab host of their own, created once
 #              and destroyed at the end; one line per scenario with its time (runs after
@@ -37,7 +41,7 @@ REPO="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 readonly REPO
 readonly VENV="${NIMBUS_TEST_VENV:-$REPO/.venv}"
 readonly PY=/usr/bin/python3
-ALL_STAGES=(lint sanity unit bootstrap integration lab molecule gate roles)
+ALL_STAGES=(lint sanity unit bootstrap integration lab molecule gate roles ha)
 
 cd "$REPO" || exit 1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -208,6 +212,24 @@ stage_testinfra() {
 # After the gate: its aio lab is deployed and kept, so the role tests reuse it.
 stage_roles() {
     bash tests/integration/roles/run.sh "${NIMBUS_ROLES_CONFIG_DIR:-/etc/nimbus-lab/aio}"
+}
+
+# The multi-host stage: the ha-core scenario (tests/lab/scenarios/ha-core.yml), the part of ha
+# that fits CI's time beside aio. After the roles stage, which is the last user of the gate's
+# aio lab: that lab goes first, so ha-core has the machine to itself. A failed run keeps the
+# ha-core lab for inspection (gate-check.sh collects every host's logs); the next run starts
+# from a new one.
+readonly HA_SCENARIO=ha-core HA_HOSTS=core1,core2,core3
+stage_ha() {
+    ensure_lab_prerequisites ha || return 1
+    /usr/bin/python3 tests/lab/lab.py destroy aio &&
+        /usr/bin/python3 tests/lab/lab.py destroy "$HA_SCENARIO" || return 1
+    local t0=$SECONDS
+    scripts/gate-check.sh "$HA_SCENARIO" --steps lab,deploy,healthcheck,idempotency || return 1
+    say "the ha fault tests (tests/integration/test_ha.py) on $HA_SCENARIO, deployed in $((SECONDS - t0))s"
+    NIMBUS_TEST_HA=1 NIMBUS_HA_CONFIG_DIR="/etc/nimbus-lab/$HA_SCENARIO" NIMBUS_HA_INFRA_HOSTS="$HA_HOSTS" \
+        "$VENV/bin/pytest" -q -s -rs --durations=0 -p no:cacheprovider tests/integration/test_ha.py || return 1
+    /usr/bin/python3 tests/lab/lab.py destroy "$HA_SCENARIO"
 }
 
 # The role scenarios of extensions/molecule/ (every directory with a molecule.yml except the
