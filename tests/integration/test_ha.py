@@ -646,6 +646,15 @@ def test_galera_member_killed_vip_keeps_writing_and_galera_yml_rejoins_it(
         in_host(client, "mariadb", "-e", f"DROP USER IF EXISTS '{FAULT_DB_USER}'@'%'")
 
 
+# The rows the full-stop test writes after the first and the second member stopped, and how
+# `SELECT id, note` prints them.
+FULL_STOP_INSERTS = (
+    "INSERT INTO nimbus_ha_test.t VALUES (1, 'written with one member down')",
+    "INSERT INTO nimbus_ha_test.t VALUES (2, 'written with two members down')",
+)
+FULL_STOP_ROWS = "1\twritten with one member down\n2\twritten with two members down"
+
+
 def test_galera_full_stop_is_refused_then_recovered_from_the_most_advanced_member(
     restore_services: list[tuple[str, str]],
 ) -> None:
@@ -654,7 +663,6 @@ def test_galera_full_stop_is_refused_then_recovered_from_the_most_advanced_membe
     own; the documented recovery (galera.yml -e galera_server_force_bootstrap=true) starts the
     cluster from that member, and every member then holds both rows."""
     *earlier, last = INFRA
-    rows = {1: "written with one member down", 2: "written with two members down"}
     wait_synced(INFRA[0], len(INFRA))
     sql(INFRA[0], DROP_DB)
     sql(INFRA[0], "CREATE DATABASE nimbus_ha_test")
@@ -665,7 +673,7 @@ def test_galera_full_stop_is_refused_then_recovered_from_the_most_advanced_membe
             must(host, "systemctl", "stop", "mariadb", timeout=300)
             writer = INFRA[count]
             wait_synced(writer, len(INFRA) - count, timeout=60)
-            sql(writer, f"INSERT INTO nimbus_ha_test.t VALUES ({count}, '{rows[count]}')")
+            sql(writer, FULL_STOP_INSERTS[count - 1])
         restore_services.append((last, "mariadb"))
         must(last, "systemctl", "stop", "mariadb", timeout=300)
 
@@ -697,7 +705,7 @@ def test_galera_full_stop_is_refused_then_recovered_from_the_most_advanced_membe
         for host in INFRA:
             wait_synced(host, len(INFRA), timeout=300)
             held = sql(host, "SELECT id, note FROM nimbus_ha_test.t ORDER BY id").strip()
-            want = "\n".join(f"{i}\t{note}" for i, note in rows.items())
+            want = FULL_STOP_ROWS
             assert held == want, f"{host} after the recovery holds {held!r}, expected {want!r}"
     finally:
         for host in INFRA:
