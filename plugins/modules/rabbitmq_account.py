@@ -59,7 +59,13 @@ options:
     type: str
     default: "^$"
   node:
-    description: The Erlang node name C(rabbitmqctl) talks to.
+    description:
+      - The Erlang node name C(rabbitmqctl) talks to for the commands that do not read the
+        password.
+      - The commands that read it (C(add_user), C(change_password), C(authenticate_user)) talk to
+        the host's own node, the C(NODENAME) of C(rabbitmq-env.conf): with a node named on its
+        command line, C(rabbitmqctl) (RabbitMQ 4.0) waits forever for a password on standard
+        input. Run the module on the host of I(node).
     type: str
   state:
     description: Whether the user exists.
@@ -192,8 +198,11 @@ def main() -> None:
     password_input = f"{params['password']}\n" if params["password"] is not None else None
 
     def run(argv: Sequence[str], with_password: bool = False, check_rc: bool = True) -> tuple:
+        # A command reading the password names no node (see the option node).
         rc, out, err = module.run_command(
-            [*ctl, *argv], data=password_input if with_password else None, binary_data=False
+            [*(ctl[:1] if with_password else ctl), *argv],
+            data=password_input if with_password else None,
+            binary_data=True,
         )
         if check_rc and rc != 0:
             module.fail_json(
