@@ -63,9 +63,9 @@ options:
       - The Erlang node name C(rabbitmqctl) talks to for the commands that do not read the
         password.
       - The commands that read it (C(add_user), C(change_password), C(authenticate_user)) talk to
-        the host's own node, the C(NODENAME) of C(rabbitmq-env.conf): with a node named on its
-        command line, C(rabbitmqctl) (RabbitMQ 4.0) waits forever for a password on standard
-        input. Run the module on the host of I(node).
+        the host's own node, the C(NODENAME) of C(rabbitmq-env.conf), because C(rabbitmqctl)
+        (RabbitMQ 4.0) waits forever for a password on standard input when a node is named on
+        its command line. Run the module on the host of I(node).
     type: str
   state:
     description: Whether the user exists.
