@@ -183,21 +183,31 @@ def test_plan_is_stable_after_writing():
     assert again == ({}, [], marker)
 
 
-def test_swift_section_and_swift_vars_reach_the_user_config():
-    scenario = model.parse_scenario(
-        "s",
-        {
-            "vips": {"internal": "172.29.236.150", "external": "172.29.236.151"},
-            "hosts": {
-                "s1": {
-                    "addresses": {"br-mgmt": "172.29.236.152"},
-                    "groups": ["swift_hosts", "swift-proxy_hosts"],
-                    "swift_vars": {"zone": 2},
-                }
-            },
-            "swift": {"part_power": 8, "drives": [{"name": "swift1"}]},
+def one_host_scenario(name, first, groups, host=None, **extra):
+    """A scenario NAME with VIPs .FIRST and .FIRST+1 and one host NAME1 at .FIRST+2 of the
+    management network, in GROUPS (HOST: more host keys; EXTRA: more scenario keys)."""
+    net = "172.29.236."
+    data = {
+        "vips": {"internal": f"{net}{first}", "external": f"{net}{first + 1}"},
+        "hosts": {
+            f"{name}1": {
+                "addresses": {"br-mgmt": f"{net}{first + 2}"},
+                "groups": groups,
+                **(host or {}),
+            }
         },
-        "s.yml",
+        **extra,
+    }
+    return model.parse_scenario(name, data, f"{name}.yml")
+
+
+def test_swift_section_and_swift_vars_reach_the_user_config():
+    scenario = one_host_scenario(
+        "s",
+        150,
+        ["swift_hosts", "swift-proxy_hosts"],
+        host={"swift_vars": {"zone": 2}},
+        swift={"part_power": 8, "drives": [{"name": "swift1"}]},
     )
     config = osaconfig.user_config(scenario)
     assert config["global_overrides"]["swift"] == {"part_power": 8, "drives": [{"name": "swift1"}]}
@@ -210,17 +220,5 @@ def test_swift_section_and_swift_vars_reach_the_user_config():
 
 def test_user_variables_of_a_scenario_without_any_are_an_empty_mapping():
     # Ansible refuses an extra-vars file that is not a mapping (the wrapper passes it with -e @).
-    bare = model.parse_scenario(
-        "bare",
-        {
-            "vips": {"internal": "172.29.236.191", "external": "172.29.236.192"},
-            "hosts": {
-                "bare1": {
-                    "addresses": {"br-mgmt": "172.29.236.190"},
-                    "groups": ["shared-infra_hosts"],
-                }
-            },
-        },
-        "bare.yml",
-    )
+    bare = one_host_scenario("bare", 190, ["shared-infra_hosts"])
     assert yaml.safe_load(osaconfig.user_variables_text(bare)) == {}
