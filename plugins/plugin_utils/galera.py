@@ -10,7 +10,7 @@
   ``wsrep_gtid_mode`` is on; that suffix is not the seqno), all members agreeing on one
   cluster UUID.
 
-Pure logic: no Ansible imports; the filters in ``plugins/filter/galera_cluster.py`` feed it
+Pure logic: no Ansible imports; the filters in ``plugins/filter/galera_primary_members.py`` feed it
 the role's registered results.
 """
 

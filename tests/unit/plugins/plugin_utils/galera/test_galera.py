@@ -11,7 +11,7 @@ import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.nimbus.cloud.plugins.filter.galera_cluster import FilterModule
+from ansible_collections.nimbus.cloud.plugins.filter.galera_primary_members import FilterModule
 from ansible_collections.nimbus.cloud.plugins.plugin_utils.galera import (
     GaleraStateError,
     parse_position,
