@@ -17,7 +17,7 @@ testinfra_hosts = ["rabbitmq_all"]
 
 AMQP_PORT = 5672
 TLS_PORT = 5671
-MANAGEMENT_PORT = 15672
+MANAGEMENT_PORT = 15671
 DIST_PORT = 25672
 EPMD_PORT = 4369
 AMQP_0_9_1 = b"AMQP\x00\x00\x09\x01"
@@ -54,11 +54,15 @@ def test_unit_running_and_enabled(host, unit):
 
 @pytest.mark.parametrize(
     "port",
-    [AMQP_PORT, TLS_PORT, MANAGEMENT_PORT, DIST_PORT],
-    ids=["amqp", "amqps", "management", "distribution"],
+    [TLS_PORT, MANAGEMENT_PORT, DIST_PORT],
+    ids=["amqps", "management-https", "distribution"],
 )
 def test_listens_on_the_management_address_only(listeners, management_address, port):
     assert listeners("tcp", port) == {f"{management_address}:{port}"}
+
+
+def test_plain_amqp_on_loopback_only(listeners):
+    assert listeners("tcp", AMQP_PORT) == {f"127.0.0.1:{AMQP_PORT}"}
 
 
 def test_port_mapper_on_loopback_and_the_management_address_only(listeners, management_address):
@@ -125,14 +129,17 @@ def amqp_greeting(conn: socket.socket) -> bytes:
     return conn.recv(7)
 
 
-def test_amqp_and_tls_listeners_speak_amqp(host, management_address):
-    """From the deployment host: plain AMQP, and AMQP over TLS with a certificate the
-    deployment CA vouches for under the management address, open with Connection.Start."""
-    with socket.create_connection((management_address, AMQP_PORT), timeout=5) as conn:
-        assert amqp_greeting(conn)[:1] == b"\x01", "no AMQP method frame on the plain listener"
-    context = ssl.create_default_context(
-        cadata=host.file("/etc/rabbitmq/tls/ca.pem").content_string
-    )
+def ca_context(host) -> ssl.SSLContext:
+    return ssl.create_default_context(cadata=host.file("/etc/rabbitmq/tls/ca.pem").content_string)
+
+
+def test_only_the_tls_listener_speaks_amqp_off_the_host(host, management_address):
+    """From the deployment host: plain AMQP is refused on the management address, and AMQP
+    over TLS, with a certificate the deployment CA vouches for under the management address,
+    opens with Connection.Start."""
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((management_address, AMQP_PORT), timeout=5).close()
+    context = ca_context(host)
     with (
         socket.create_connection((management_address, TLS_PORT), timeout=5) as raw,
         context.wrap_socket(raw, server_hostname=management_address) as conn,
@@ -152,17 +159,18 @@ def test_publish_and_consume_a_message(host, management_address):
     try:
         host.check_output("rabbitmqctl -q set_user_tags %s management", PROBE)
         host.check_output("rabbitmqctl -q set_permissions -p %s %s '.*' '.*' '.*'", PROBE, PROBE)
-        base = f"http://{management_address}:{MANAGEMENT_PORT}/api"
+        base = f"https://{management_address}:{MANAGEMENT_PORT}/api"
+        context = ca_context(host)
         auth = base64.b64encode(f"{PROBE}:{password}".encode()).decode()
 
         def api(method: str, path: str, body: dict | None = None):
-            request = urllib.request.Request(  # noqa: S310 (http to the lab host)
+            request = urllib.request.Request(  # noqa: S310 (https to the lab host)
                 base + path,
                 method=method,
                 data=None if body is None else json.dumps(body).encode(),
                 headers={"Authorization": f"Basic {auth}", "Content-Type": "application/json"},
             )
-            with urllib.request.urlopen(request, timeout=15) as reply:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=15, context=context) as reply:  # noqa: S310
                 text = reply.read().decode()
             return json.loads(text) if text else None
 
