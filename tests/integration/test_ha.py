@@ -642,11 +642,11 @@ def test_rabbitmq_restart_that_would_break_a_quorum_queue_waits_and_stays_owed(
     # The change is taken back: the two members' files change again, and their owed restart
     # is paid one member at a time.
     run = openstack_ansible("rabbitmq.yml")
+    restarted = {h for h in INFRA if f"rabbitmq_server : Restart RabbitMQ on {h}]" in run.stdout}
+    assert restarted == {first, second}, f"rabbitmq.yml restarted {sorted(restarted)}"
     for host in (first, second):
-        assert f"TASK [nimbus.cloud.rabbitmq_server : Restart RabbitMQ on {host}]" in run.stdout
         assert rabbit_main_pid(host) != pids[host], f"{host}: RabbitMQ was not restarted"
         assert in_host(host, "test", "-e", RABBIT_OWED).returncode != 0, f"{host}: marker left"
-    assert f"Restart RabbitMQ on {stopped}]" not in run.stdout
     for host in INFRA:
         assert rabbit_running_nodes(host) == expected, f"{host}: {rabbit_running_nodes(host)}"
         assert rabbit_queue_messages(host) == 2, f"{host}: messages {rabbit_queue_messages(host)}"
