@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "scripts" / "run-tests.sh"
-ALL = "lint sanity unit bootstrap integration lab molecule gate roles ha"
+ALL = "lint sanity unit bootstrap integration lab molecule gate roles"
 SCENARIOS = sorted(
     p.parent.name
     for p in (ROOT / "extensions" / "molecule").glob("*/molecule.yml")
