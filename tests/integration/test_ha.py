@@ -496,8 +496,9 @@ def rabbit_main_pid(host: str) -> str:
     return must(host, "systemctl", "show", "--property", "MainPID", "--value", "rabbitmq-server")
 
 
-def rabbit_queue_messages(host: str) -> int | None:
-    """Messages of the test's quorum queue as HOST's node reports them (None: no such queue)."""
+def rabbit_queues(host: str) -> dict[str, dict]:
+    """The queues of the test's vhost as HOST's node reports them: name -> name, messages,
+    durable."""
     out = must(
         host,
         "rabbitmqctl",
@@ -509,9 +510,26 @@ def rabbit_queue_messages(host: str) -> int | None:
         RABBIT_VHOST,
         "name",
         "messages",
+        "durable",
         timeout=120,
     )
-    return {row["name"]: row["messages"] for row in json.loads(out)}.get(RABBIT_QUEUE)
+    return {row["name"]: row for row in json.loads(out)}
+
+
+def rabbit_queue_messages(host: str) -> int | None:
+    """Messages of the test's quorum queue as HOST's node reports them (None: no such queue)."""
+    return rabbit_queues(host).get(RABBIT_QUEUE, {}).get("messages")
+
+
+def rabbit_declare_quorum_queue(host: str, password: str) -> None:
+    code, text = rabbit_api(
+        host,
+        password,
+        "PUT",
+        f"/api/queues/{RABBIT_VHOST}/{RABBIT_QUEUE}",
+        {"durable": True, "arguments": {"x-queue-type": "quorum"}},
+    )
+    assert code in (201, 204), f"declaring {RABBIT_QUEUE} on {host}: HTTP {code} {text}"
 
 
 def rabbit_publish(host: str, password: str, body: str) -> None:
@@ -539,14 +557,7 @@ def test_rabbitmq_member_wiped_rejoins_and_the_cluster_keeps_its_data(
     users, vhosts and a durable quorum queue with its message are all still there."""
     victim, peer, password = INFRA[0], INFRA[1], rabbit_test_user
     expected = sorted(f"rabbit@{host}" for host in INFRA)
-    code, text = rabbit_api(
-        peer,
-        password,
-        "PUT",
-        f"/api/queues/{RABBIT_VHOST}/{RABBIT_QUEUE}",
-        {"durable": True, "arguments": {"x-queue-type": "quorum"}},
-    )
-    assert code in (201, 204), f"declaring {RABBIT_QUEUE}: HTTP {code} {text}"
+    rabbit_declare_quorum_queue(peer, password)
     rabbit_publish(peer, password, RABBIT_BODY)
     users, vhosts = (
         rabbit_names(peer, "list_users", "user"),
@@ -564,20 +575,7 @@ def test_rabbitmq_member_wiped_rejoins_and_the_cluster_keeps_its_data(
         assert rabbit_running_nodes(host) == expected, f"{host}: {rabbit_running_nodes(host)}"
     assert rabbit_names(victim, "list_users", "user") == users
     assert rabbit_names(victim, "list_vhosts", "name") == vhosts
-    out = must(
-        victim,
-        "rabbitmqctl",
-        "--quiet",
-        "--formatter",
-        "json",
-        "list_queues",
-        "-p",
-        RABBIT_VHOST,
-        "name",
-        "messages",
-        "durable",
-    )
-    queues = {row["name"]: row for row in json.loads(out)}
+    queues = rabbit_queues(victim)
     assert queues.get(RABBIT_QUEUE, {}).get("messages") == 1, f"{victim}: queues {queues}"
     # The rejoined member serves the message too (read and put back).
     code, text = rabbit_api(
@@ -602,14 +600,7 @@ def test_rabbitmq_restart_that_would_break_a_quorum_queue_waits_and_stays_owed(
     at a time, and clears the markers; the queue kept every message."""
     first, second, stopped = INFRA
     password = rabbit_test_user
-    code, text = rabbit_api(
-        second,
-        password,
-        "PUT",
-        f"/api/queues/{RABBIT_VHOST}/{RABBIT_QUEUE}",
-        {"durable": True, "arguments": {"x-queue-type": "quorum"}},
-    )
-    assert code in (201, 204), f"declaring {RABBIT_QUEUE}: HTTP {code} {text}"
+    rabbit_declare_quorum_queue(second, password)
     rabbit_publish(second, password, "before the change")
 
     restore_services.append((stopped, "rabbitmq-server"))
