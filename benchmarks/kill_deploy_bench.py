@@ -3,12 +3,16 @@ the deployment converges again.
 
 On a deployed lab, for each kill point:
 
-1. ``openstack-ansible PLAYBOOK`` is started and killed (SIGKILL of its whole process group:
+1. ``openstack-ansible PLAYBOOK`` (with ``-e @CHANGE`` when ``--change`` names a variables
+   file, so that the killed run has something to change: a new option, a restart) is started
+   and killed (SIGKILL of its whole process group:
    the wrapper, ansible-playbook and its workers) as the K-th task or handler starts, wherever
    that leaves the hosts (a file written and its service not restarted, a member stopped);
-2. the playbook runs again and must succeed;
+2. the playbook runs again (with the same change) and must succeed;
 3. it runs once more and must change nothing on any host (its timings file's stats);
-4. the healthcheck playbooks must pass.
+4. the healthcheck playbooks must pass;
+5. with ``--change``, the playbook runs without it (the change taken back), so that the next
+   kill point starts from the same deployment.
 
 Kill points are spread over the whole run: a reference pass (which must change nothing: the
 lab starts converged) counts the tasks T, and one point is drawn at random in each of POINTS
@@ -17,7 +21,7 @@ equal slices of 1..T, so early, middle and late tasks are all hit. ``--seed`` re
 Usage (as root, on the deployment host of a deployed lab):
 
     python3 benchmarks/kill_deploy_bench.py [--config-dir /etc/nimbus-lab/aio] [--points 10]
-        [--seed N] [--playbook setup-everything.yml]
+        [--seed N] [--playbook setup-everything.yml] [--change vars.yml]
         [--healthcheck healthcheck-infrastructure.yml --healthcheck healthcheck-openstack.yml]
 
 It prints one row per kill point (the task killed, the re-run's time and changes, the next
@@ -88,13 +92,17 @@ class Run(NamedTuple):
 
 
 def run_playbook(
-    playbook: str, env: dict[str, str], timings: Path, kill_at: int | None = None
+    playbook: str,
+    env: dict[str, str],
+    timings: Path,
+    kill_at: int | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Run:
-    """Run ``openstack-ansible PLAYBOOK``; with KILL_AT, SIGKILL its process group as its
-    KILL_AT-th task starts."""
+    """Run ``openstack-ansible PLAYBOOK EXTRA...``; with KILL_AT, SIGKILL its process group as
+    its KILL_AT-th task starts."""
     started = time.monotonic()
     process = subprocess.Popen(
-        [str(OSA), playbook],
+        [str(OSA), playbook, *extra],
         env={**env, "NIMBUS_TIMINGS_FILE": str(timings), "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -127,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--points", type=int, default=10)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--healthcheck", action="append", default=None)
+    parser.add_argument("--change", type=Path, default=None, help="variables file to push")
     args = parser.parse_args(argv)
     healthchecks = args.healthcheck or [
         "healthcheck-infrastructure.yml",
@@ -137,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     env = {**os.environ, "OSA_CONFIG_DIR": args.config_dir}
+    change = ("-e", f"@{args.change.resolve()}") if args.change else ()
     work = Path(tempfile.mkdtemp(prefix="nimbus-kill-bench."))
 
     reference = run_playbook(args.playbook, env, work / "reference.json")
@@ -148,18 +158,35 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    points = kill_points(reference.tasks, args.points, random.Random(seed))  # noqa: S311
+    total = reference.tasks
+    if change:  # the tasks of a run that pushes the change (its restarts included), then back
+        pushed = run_playbook(args.playbook, env, work / "pushed.json", extra=change)
+        back = run_playbook(args.playbook, env, work / "back.json")
+        if pushed.rc or back.rc:
+            print(
+                f"kill_deploy_bench: pushing {args.change} (exit {pushed.rc}) or taking it "
+                f"back (exit {back.rc}) failed",
+                file=sys.stderr,
+            )
+            return 2
+        total = pushed.tasks
+    points = kill_points(total, args.points, random.Random(seed))  # noqa: S311
     print(
-        f"{args.playbook}: reference pass {reference.seconds:.0f}s, {reference.tasks} tasks; "
+        f"{args.playbook}: reference pass {reference.seconds:.0f}s, {total} tasks to kill in; "
         f"seed {seed}; kill points {points}"
     )
     print("point  task killed | re-run (exit, s, hosts changed) | next pass changes | healthchecks")
     failures = 0
     for number, point in enumerate(points, 1):
-        killed = run_playbook(args.playbook, env, work / f"{number}-killed.json", kill_at=point)
-        rerun = run_playbook(args.playbook, env, work / f"{number}-rerun.json")
-        again = run_playbook(args.playbook, env, work / f"{number}-again.json")
+        killed = run_playbook(
+            args.playbook, env, work / f"{number}-killed.json", kill_at=point, extra=change
+        )
+        rerun = run_playbook(args.playbook, env, work / f"{number}-rerun.json", extra=change)
+        again = run_playbook(args.playbook, env, work / f"{number}-again.json", extra=change)
         health = [run_playbook(h, env, work / f"{number}-{h}.json").rc for h in healthchecks]
+        if change and run_playbook(args.playbook, env, work / f"{number}-back.json").rc:
+            print(f"{point:5d}  taking the change back failed; stopping", flush=True)
+            return 1
         again_changes = host_changes(again.timings) if again.timings else {"(no timings)": 1}
         rerun_changes = host_changes(rerun.timings) if rerun.timings else {}
         ok = rerun.rc == 0 and again.rc == 0 and not again_changes and not any(health)
