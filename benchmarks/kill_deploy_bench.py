@@ -129,7 +129,7 @@ def run_playbook(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--config-dir", default="/etc/nimbus-lab/aio")
     parser.add_argument("--playbook", default="setup-everything.yml")
     parser.add_argument("--points", type=int, default=10)
