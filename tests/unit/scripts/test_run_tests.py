@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 SCRIPT = ROOT / "scripts" / "run-tests.sh"
-ALL = "lint sanity unit bootstrap integration lab molecule gate roles"
+ALL = "lint sanity unit bootstrap integration lab molecule gate roles ha"
 SCENARIOS = sorted(
     p.parent.name
     for p in (ROOT / "extensions" / "molecule").glob("*/molecule.yml")
@@ -20,7 +20,11 @@ SCENARIOS = sorted(
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != "NIMBUS_MOLECULE_SCENARIOS"}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"NIMBUS_MOLECULE_SCENARIOS", "NIMBUS_ROLES_TESTS"}
+    }
     environ.update({"NIMBUS_RUN_TESTS_PLAN": "1", **env})
     return subprocess.run(
         ["bash", str(SCRIPT), *args],
@@ -67,7 +71,29 @@ def test_the_scenarios_exist():
 def test_plan(args, env, stages, scenarios):
     result = run(*args, **env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [f"stages: {stages}", f"molecule scenarios: {scenarios}"]
+    assert result.stdout.splitlines() == [
+        f"stages: {stages}",
+        f"molecule scenarios: {scenarios}",
+        "role tests: all",
+    ]
+
+
+def test_plan_names_the_role_tests_of_nimbus_roles_tests():
+    result = run("roles", NIMBUS_ROLES_TESTS="db_setup keystone_day_two")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "role tests: db_setup keystone_day_two"
+
+
+def test_ci_runs_every_stage_with_the_role_tests_it_names():
+    """.ci/run runs the default stages (ha included) and leaves out only the day-two pushes it
+    says it leaves out; every role test it names exists in tests/integration/roles/run.sh."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    line = next(x for x in ci.splitlines() if x.startswith("export NIMBUS_ROLES_TESTS="))
+    named = line.split("-", 1)[1].rstrip('}"').split()
+    runner = (ROOT / "tests" / "integration" / "roles" / "run.sh").read_text()
+    every = runner.split("ALL=(", 1)[1].split(")", 1)[0].split()
+    assert set(named) <= set(every), set(named) - set(every)
+    assert set(every) - set(named) == {"nova_day_two", "neutron_day_two"}
 
 
 @pytest.mark.parametrize(
