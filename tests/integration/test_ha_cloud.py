@@ -25,10 +25,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
 # The lab helpers of the control-plane tests (lxc-attach into a host, this checkout's
 # openstack-ansible, the OVN cluster checks), shared rather than copied.
 from test_ha import (
+    CONFIG_DIR,
     INFRA,
     OVN_DBS,
     PATH,
@@ -392,3 +394,51 @@ def test_swift_proxy_config_change_restarts_only_the_proxies_one_at_a_time(
     failed = [c for c in codes if c != "200"]
     assert not failed, f"{len(failed)} of {len(codes)} object reads failed: {sorted(set(failed))}"
     print(f"{len(codes)} object reads through the VIP during two rolling proxy restarts, all 200")
+
+
+SWIFT_UNITS = (SWIFT_PROXY, *SWIFT_STORAGE_UNITS)
+RINGS = ("account", "container", "object")
+
+
+def ring_md5s(host: str) -> dict[str, str]:
+    out = must(host, "md5sum", *(f"/etc/swift/{ring}.ring.gz" for ring in RINGS))
+    return {line.split()[1].rsplit("/", 1)[1]: line.split()[0] for line in out.splitlines()}
+
+
+def test_swift_weight_change_rebalances_and_copies_the_rings_restarting_nothing() -> None:
+    """A weight set for one host's drives in ``openstack_user_config.yml``, then ``swift.yml
+    --tags swift-rings``: the deployment host rebalances, every swift host gets the same new
+    rings, and no Swift unit restarts (the servers reload rings by themselves). The weight is
+    taken back the same way."""
+    config = CONFIG_DIR / "openstack_user_config.yml"
+    original = config.read_text()
+    host = INFRA[-1]
+    pids = {(h, u): unit_pid(h, u) for h in INFRA for u in SWIFT_UNITS}
+    before = {h: ring_md5s(h) for h in INFRA}
+    assert len({tuple(sorted(m.items())) for m in before.values()}) == 1, before
+    data = yaml.safe_load(original)
+    data["swift_hosts"][host]["container_vars"]["swift_vars"]["weight"] = 50
+    try:
+        config.write_text(yaml.safe_dump(data, sort_keys=False))
+        openstack_ansible("swift.yml", "--tags", "swift-rings")
+        after = {h: ring_md5s(h) for h in INFRA}
+        assert len({tuple(sorted(m.items())) for m in after.values()}) == 1, after
+        changed = {r for r in after[INFRA[0]] if after[INFRA[0]][r] != before[INFRA[0]][r]}
+        assert changed == {f"{r}.ring.gz" for r in RINGS}, f"rings rewritten: {changed}"
+        weights = must(
+            INFRA[0],
+            f"{SWIFT_VENV}/bin/python",
+            "-c",
+            "from swift.common.ring import Ring; import json; "
+            "print(json.dumps(sorted({d['weight'] for d in Ring('/etc/swift', ring_name='object')"
+            ".devs if d})))",
+        )
+        assert json.loads(weights) == [50.0, 100.0], f"object ring weights: {weights}"
+    finally:
+        config.write_text(original)
+    openstack_ansible("swift.yml", "--tags", "swift-rings")
+    back = {h: ring_md5s(h) for h in INFRA}
+    assert len({tuple(sorted(m.items())) for m in back.values()}) == 1, back
+    assert {(h, u): unit_pid(h, u) for h in INFRA for u in SWIFT_UNITS} == pids, (
+        "a Swift unit restarted on a ring change"
+    )
