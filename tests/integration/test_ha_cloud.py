@@ -378,7 +378,7 @@ def test_swift_proxy_config_change_restarts_only_the_proxies_one_at_a_time(
             assert len(restarted) == len(INFRA), "expected one proxy restart batch per host"
             if changed:
                 for host in INFRA:
-                    conf = must(host, "cat", "/etc/swift/proxy-server.conf")
+                    conf = must(host, "cat", "/etc/swift/proxy-server/proxy-server.conf")
                     assert "client_timeout = 61" in conf, f"{host}: the override is not there"
                     assert unit_pid(host, SWIFT_PROXY) != proxy_pids[host], f"{host}: no restart"
         changed = False
