@@ -358,36 +358,37 @@ done
 """
 
 
+def lab_poller(host: str, script: str, *args: str) -> subprocess.Popen:
+    """Start the sh SCRIPT inside HOST in the background, ARGS as its $1...; the caller stops
+    it (the scripts stop when a file they name appears)."""
+    command = ["sh", "-c", script, "poll", *args]
+    return subprocess.Popen(
+        ["lxc-attach", "-n", host, "--clear-env", "--set-var", PATH, "--", *command]
+    )
+
+
+def restart_batches(run: subprocess.CompletedProcess[str], role: str) -> int:
+    """How many host batches of playbooks/common/restart_owed.yml restarted ROLE's units in
+    the output of RUN."""
+    batches = run.stdout.split(f"PLAY [Restart where owed, host by host ({role})]")[1:]
+    return sum("TASK [nimbus.cloud.systemd_service : Restart the units" in b for b in batches)
+
+
 def test_keystone_config_change_restarts_one_host_at_a_time_without_errors(tmp_path) -> None:
     """A keystone.conf change restarts keystone host by host, each drained from HAProxy: a
     client asking for tokens through the internal VIP all along sees no error."""
     override = tmp_path / "override.yml"
     override.write_text("keystone_keystone_conf_overrides: {DEFAULT: {max_param_size: 66}}\n")
-    poller = subprocess.Popen(
-        [
-            "lxc-attach",
-            "-n",
-            INFRA[0],
-            "--clear-env",
-            "--set-var",
-            PATH,
-            "--",
-            "sh",
-            "-c",
-            POLL_SCRIPT,
-        ]
-    )
+    poller = lab_poller(INFRA[0], POLL_SCRIPT)
     changed = False
     try:
         time.sleep(3)
         for extra in (["-e", f"@{override}"], []):  # the change, then taking it back
             changed = bool(extra)
             run = openstack_ansible("keystone.yml", "--tags", "keystone-config", *extra)
-            batches = run.stdout.split("PLAY [Restart where owed, host by host (keystone)]")[1:]
-            restarted = [
-                b for b in batches if "TASK [nimbus.cloud.systemd_service : Restart the units" in b
-            ]
-            assert len(restarted) == len(INFRA), "expected one restart batch per keystone host"
+            assert restart_batches(run, "keystone") == len(INFRA), (
+                "expected one restart batch per keystone host"
+            )
         changed = False
     finally:
         must(INFRA[0], "touch", "/root/nimbus-poll.stop")

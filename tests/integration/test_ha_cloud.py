@@ -33,13 +33,14 @@ from test_ha import (
     CONFIG_DIR,
     INFRA,
     OVN_DBS,
-    PATH,
     assert_one_ovn_cluster,
     in_host,
+    lab_poller,
     must,
     openstack_ansible,
     ovn_member,
     ovn_nb_remote,
+    restart_batches,
     wait_for,
 )
 
@@ -112,6 +113,24 @@ def ovn_clusters_whole(cluster_ids: dict[str, str]) -> bool:
     return True
 
 
+def nb_ports(host: str, db: str, name: str) -> str:
+    """The names of the NB logical switch ports called NAME, read on HOST through DB (any
+    member: not only the leader)."""
+    return must(
+        host,
+        "ovn-nbctl",
+        "--no-leader-only",
+        f"--db={db}",
+        "--timeout=20",
+        "--bare",
+        "--columns=name",
+        "find",
+        "Logical_Switch_Port",
+        f"name={name}",
+        timeout=60,
+    )
+
+
 @pytest.fixture
 def test_port() -> Iterator[str]:
     """A Neutron port name for a test; the port is deleted at the end."""
@@ -157,17 +176,7 @@ def test_neutron_binds_a_port_with_both_ovn_leaders_stopped_and_ovn_yml_rejoins_
     print(f"port {port['id']} created in {took:.1f}s, vif type {port['binding_vif_type']}")
     assert port["binding_vif_type"] == "ovs", f"the port did not bind to {COMPUTE}: {port}"
     survivor = next(h for h in INFRA if (h, "ovn-ovsdb-server-nb") not in restore_services)
-    in_nb = must(
-        survivor,
-        "ovn-nbctl",
-        f"--db={ovn_nb_remote()}",
-        "--timeout=20",
-        "--bare",
-        "--columns=name",
-        "find",
-        "Logical_Switch_Port",
-        f"name={port['id']}",
-    )
+    in_nb = nb_ports(survivor, ovn_nb_remote(), port["id"])
     assert port["id"] in in_nb, f"port {port['id']} is not in the NB database"
     assert openstack_ok("network", "show", "demo-net", "-f", "value", "-c", "status").strip() == (
         "ACTIVE"
@@ -182,19 +191,7 @@ def test_neutron_binds_a_port_with_both_ovn_leaders_stopped_and_ovn_yml_rejoins_
     assert whole, f"the OVN clusters are not whole {took:.0f}s after ovn.yml"
     print(f"old leaders back in their clusters {took:.1f}s after ovn.yml")
     for host in INFRA:
-        rows = must(
-            host,
-            "ovn-nbctl",
-            "--no-leader-only",
-            "--db=unix:/var/run/ovn/ovnnb_db.sock",
-            "--timeout=20",
-            "--bare",
-            "--columns=name",
-            "find",
-            "Logical_Switch_Port",
-            f"name={port['id']}",
-            timeout=60,
-        )
+        rows = nb_ports(host, "unix:/var/run/ovn/ovnnb_db.sock", port["id"])
         assert port["id"] in rows, f"{host}'s NB member lacks the port created while it was down"
 
 
@@ -348,34 +345,16 @@ def test_swift_proxy_config_change_restarts_only_the_proxies_one_at_a_time(
     proxy_pids = {h: unit_pid(h, SWIFT_PROXY) for h in INFRA}
     override = tmp_path / "override.yml"
     override.write_text("swift_proxy_server_conf_overrides: {DEFAULT: {client_timeout: 61}}\n")
-    poller = subprocess.Popen(
-        [
-            "lxc-attach",
-            "-n",
-            INFRA[0],
-            "--clear-env",
-            "--set-var",
-            PATH,
-            "--",
-            "sh",
-            "-c",
-            POLL_OBJECT,
-            "poll",
-            swift_container,
-            "polled",
-        ]
-    )
+    poller = lab_poller(INFRA[0], POLL_OBJECT, swift_container, "polled")
     changed = False
     try:
         time.sleep(5)
         for extra in (["-e", f"@{override}"], []):  # the change, then taking it back
             changed = bool(extra)
             run = openstack_ansible("swift.yml", "--tags", "swift-config", *extra)
-            batches = run.stdout.split("PLAY [Restart where owed, host by host (swift)]")[1:]
-            restarted = [
-                b for b in batches if "TASK [nimbus.cloud.systemd_service : Restart the units" in b
-            ]
-            assert len(restarted) == len(INFRA), "expected one proxy restart batch per host"
+            assert restart_batches(run, "swift") == len(INFRA), (
+                "expected one proxy restart batch per host"
+            )
             if changed:
                 for host in INFRA:
                     conf = must(host, "cat", "/etc/swift/proxy-server/proxy-server.conf")
