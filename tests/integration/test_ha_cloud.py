@@ -219,8 +219,8 @@ print(json.dumps({"partition": part, "primaries": [n["device"] for n in nodes], 
 def swift_devices_root(host: str) -> str:
     conf = must(host, "cat", "/etc/swift/object-server.conf")
     for line in conf.splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == "devices":
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == "devices":
             return value.strip()
     return "/srv/node"
 
