@@ -203,7 +203,6 @@ OBJECT_LOCATIONS = r"""
 import glob, json, os, sys
 from swift.common.ring import Ring
 from swift.common.utils import hash_path
-from swift.common.storage_policy import POLICIES
 account, container, obj, devices_root = sys.argv[1:5]
 ring = Ring("/etc/swift", ring_name="object")
 part, nodes = ring.get_nodes(account, container, obj)
