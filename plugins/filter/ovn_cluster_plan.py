@@ -1,8 +1,8 @@
 # Copyright: Nimbus developers
 # Apache License 2.0 (see LICENSE)
 """Filters nimbus.cloud.ovn_cluster_plan, nimbus.cloud.ovn_db_states,
-nimbus.cloud.ovn_cluster_status and nimbus.cloud.ovn_tunnel_endpoint (logic in
-plugins/plugin_utils/ovn.py)."""
+nimbus.cloud.ovn_cluster_status, nimbus.cloud.ovn_protocol_changes and
+nimbus.cloud.ovn_tunnel_endpoint (logic in plugins/plugin_utils/ovn.py)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ from ansible_collections.nimbus.cloud.plugins.plugin_utils.ovn import (
     cluster_plan,
     cluster_status,
     db_states,
+    protocol_changes,
     tunnel_endpoint,
 )
 
@@ -85,6 +86,19 @@ def ovn_cluster_status(text: str) -> dict[str, Any]:
         raise AnsibleFilterError(f"ovn_cluster_status: {err}") from err
 
 
+def ovn_protocol_changes(
+    hosts: Sequence[str],
+    states: Mapping[str, Mapping[str, str]],
+    status_results: Mapping[str, Sequence[Mapping[str, Any]]],
+    protocol: str,
+    ports: Mapping[str, Any],
+) -> dict[str, dict[str, str]]:
+    try:
+        return protocol_changes(hosts, states, status_results, protocol, ports)
+    except OvnSettingsError as err:
+        raise AnsibleFilterError(f"ovn: the OVN clusters cannot change protocol: {err}") from err
+
+
 def ovn_tunnel_endpoint(facts: Mapping[str, Any], address: str, bridge: str) -> dict[str, Any]:
     try:
         return tunnel_endpoint(facts, address, bridge)
@@ -94,12 +108,13 @@ def ovn_tunnel_endpoint(facts: Mapping[str, Any], address: str, bridge: str) -> 
 
 class FilterModule:
     """nimbus.cloud.ovn_cluster_plan, nimbus.cloud.ovn_db_states, nimbus.cloud.ovn_cluster_status,
-    nimbus.cloud.ovn_tunnel_endpoint"""
+    nimbus.cloud.ovn_protocol_changes, nimbus.cloud.ovn_tunnel_endpoint"""
 
     def filters(self) -> dict[str, Any]:
         return {
             "ovn_cluster_plan": ovn_cluster_plan,
             "ovn_db_states": ovn_db_states,
             "ovn_cluster_status": ovn_cluster_status,
+            "ovn_protocol_changes": ovn_protocol_changes,
             "ovn_tunnel_endpoint": ovn_tunnel_endpoint,
         }

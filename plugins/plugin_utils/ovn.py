@@ -319,6 +319,79 @@ def cluster_status(text: str) -> dict[str, Any]:
     return found
 
 
+RAFT_PROTOCOLS = ("ssl", "tcp")
+
+
+def _split_remote(remote: str) -> tuple[str, str, str]:
+    """``ssl:10.0.0.1:6643`` or ``tcp:[fd00::1]:6643`` -> (protocol, address, port)."""
+    protocol, _, rest = str(remote).partition(":")
+    address, _, port = rest.rpartition(":")
+    if protocol not in RAFT_PROTOCOLS or not address or not port.isdigit():
+        raise OvnSettingsError(f"not an OVSDB remote <ssl|tcp>:<address>:<port>: {remote!r}")
+    return protocol, address, port
+
+
+def protocol_changes(
+    hosts: Sequence[str],
+    states: Mapping[str, Mapping[str, str]],
+    status_results: Mapping[str, Sequence[Mapping[str, Any]]],
+    protocol: str,
+    ports: Mapping[str, Any],
+) -> dict[str, dict[str, str]]:
+    """The databases whose RAFT cluster must move to ``protocol`` (``ssl`` or ``tcp``): database
+    -> ``remotes``, the client remotes to copy its data from (``<protocol>:<address>:<port>,...``),
+    and ``host``, the first host with a running member (it takes the copy and makes the new
+    cluster from it).
+
+    ``status_results``: host -> the looped results of ``ovs-appctl ... cluster/status``, one per
+    database (``item.db``, ``rc``, ``stdout``); a member that did not answer is not running.
+    ``states``: host -> database -> ``absent``, ``standalone`` or ``clustered`` (its file).
+    ``ports``: database -> the client port.
+
+    A cluster moves when a running member lists a server (itself included) in another protocol:
+    members keep the address they were created with, so the only way to another protocol is a
+    new cluster holding the old one's data. The copy is read from the leader through the running
+    members' client ports, each in the protocol of its cluster address (the role sets the client
+    and cluster protocols together). Every host whose file is clustered must be running:
+    otherwise its file would stay a member of the old cluster.
+    """
+    if protocol not in RAFT_PROTOCOLS:
+        raise OvnSettingsError(
+            f"the OVN protocol must be one of {', '.join(RAFT_PROTOCOLS)}, got {protocol!r}"
+        )
+    changes: dict[str, dict[str, str]] = {}
+    for db in ("nb", "sb"):
+        members: dict[str, dict[str, Any]] = {}
+        for host in hosts:
+            for result in status_results.get(host) or []:
+                if str((result.get("item") or {}).get("db")) == db and result.get("rc") == 0:
+                    members[host] = cluster_status(str(result.get("stdout", "")))
+        listed = {
+            _split_remote(server["address"])[0]
+            for member in members.values()
+            for server in [{"address": member["address"]}, *member["servers"]]
+        }
+        if not listed - {protocol}:
+            continue
+        stopped = [
+            host
+            for host in hosts
+            if host not in members and (states.get(host) or {}).get(db) == "clustered"
+        ]
+        if stopped:
+            raise OvnSettingsError(
+                f"the {db.upper()} cluster moves to {protocol}, but the {db.upper()} database "
+                f"server of {', '.join(stopped)} is not running: start ovn-ovsdb-server-{db} "
+                "there and run again (a host being rebuilt: move its database file away first)"
+            )
+        remotes = []
+        for member in members.values():
+            member_protocol, address, _ = _split_remote(member["address"])
+            remotes.append(f"{member_protocol}:{address}:{ports[db]}")
+        changes[db] = {"remotes": ",".join(remotes), "host": next(iter(members))}
+    return changes
+
+
 def tunnel_endpoint(facts: Mapping[str, Any], address: str, bridge: str) -> dict[str, Any]:
     """Where a chassis' tunnel address is: ``device``, ``prefix`` and ``on_bridge``.
 

@@ -8,13 +8,20 @@ with its screenshots and output in the gate's run directory.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 REPO = Path(__file__).resolve().parents[2]
 GATE = REPO / "scripts" / "gate-check.sh"
@@ -123,6 +130,97 @@ def test_report_times_every_service_playbook(deployed: dict) -> None:
     assert not any(f["file"] == "(file not recorded)" for f in deployed["playbook_files"])
     first = [f for f in deployed["playbook_files"] if f["pass"] == 1][:-1]  # outside row last
     assert [f["seconds"] for f in first] == sorted((f["seconds"] for f in first), reverse=True)
+
+
+def ovsdb_list_dbs(sock: socket.socket) -> list[str]:
+    """Send an OVSDB list_dbs request on SOCK and return the answer's database names."""
+    sock.settimeout(15)
+    sock.sendall(json.dumps({"method": "list_dbs", "params": [], "id": 0}).encode())
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+        try:
+            return json.loads(data)["result"]
+        except ValueError:
+            continue
+    raise ConnectionError(f"the server closed the connection after {data[:200]!r}")
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A client key and certificate no deployment CA signed."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA384())
+    )
+    key_path, cert_path = tmp_path / "other.key", tmp_path / "other.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+def test_ovn_databases_take_only_clients_with_a_deployment_certificate(
+    deployed: dict, tmp_path: Path
+) -> None:
+    """From the deployment host, as a client on the management network would: the NB and SB
+    databases answer over TLS a client presenting a certificate of the deployment CA, and
+    nothing else (no certificate, a certificate of another CA, plain TCP)."""
+    pki = Path(f"/etc/nimbus-lab/{SCENARIO}/pki")
+    address = (
+        subprocess.run(
+            ["lxc-attach", "-n", HOST, "--", "ip", "-o", "-4", "addr", "show", "br-mgmt"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        .stdout.split()[3]
+        .split("/")[0]
+    )
+    clients = {
+        "deployment certificate": (pki / "hosts" / f"{HOST}.pem", pki / "hosts" / f"{HOST}.key"),
+        "no certificate": None,
+        "another CA's certificate": self_signed(tmp_path),
+    }
+    for port, name in ((6641, "OVN_Northbound"), (6642, "OVN_Southbound")):
+        for client, files in clients.items():
+            context = ssl.create_default_context(cafile=str(pki / "ca" / "ca.pem"))
+            if files:
+                context.load_cert_chain(str(files[0]), str(files[1]))
+            try:
+                with (
+                    socket.create_connection((address, port), timeout=15) as raw,
+                    context.wrap_socket(raw, server_hostname=address) as sock,
+                ):
+                    answer = ovsdb_list_dbs(sock)
+            except (OSError, ConnectionError) as err:  # ssl.SSLError is an OSError
+                answer = err
+            print(f"{name} ({port}), {client}: {answer!r}")
+            if client == "deployment certificate":
+                assert isinstance(answer, list) and name in answer, answer
+            else:
+                assert not isinstance(answer, list), f"{name} answered a client with {client}"
+        with socket.create_connection((address, port), timeout=15) as plain:
+            try:
+                answer = ovsdb_list_dbs(plain)
+            except (OSError, ConnectionError) as err:
+                answer = err
+        print(f"{name} ({port}), plain TCP: {answer!r}")
+        assert not isinstance(answer, list), f"{name} answered plain TCP"
 
 
 def test_no_secret_in_any_output_or_log(deployed: dict) -> None:

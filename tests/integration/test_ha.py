@@ -888,8 +888,21 @@ def ovn_member(host: str, db: str) -> dict | None:
     return cluster_status(result.stdout) if result.returncode == 0 else None
 
 
+# The client side of the OVN databases' mutual TLS (ovn_use_ssl): the host's pki certificate.
+OVN_CLIENT_TLS = (
+    "--private-key=/etc/nimbus/pki/server.key",
+    "--certificate=/etc/nimbus/pki/server.pem",
+    "--ca-cert=/etc/nimbus/pki/ca.pem",
+)
+
+
 def ovn_nb_remote() -> str:
-    return ",".join(f"tcp:{management_address(host)}:6641" for host in INFRA)
+    return ",".join(f"ssl:{management_address(host)}:6641" for host in INFRA)
+
+
+def ovn_nb_client() -> list[str]:
+    """ovn-nbctl's options for the NB cluster through every member, over TLS."""
+    return [f"--db={ovn_nb_remote()}", *OVN_CLIENT_TLS]
 
 
 def ovn_local_switches(host: str) -> list[str]:
@@ -910,8 +923,9 @@ def ovn_local_switches(host: str) -> list[str]:
 
 
 def assert_one_ovn_cluster(cluster_ids: dict[str, str] | None = None) -> dict[str, str]:
-    """Every infra host is a member of one cluster per database, listing them all, with a
-    leader; the same clusters as CLUSTER_IDS if given. Returns database -> cluster ID."""
+    """Every infra host is a member of one cluster per database, listing them all (each at an
+    ssl: address), with a leader; the same clusters as CLUSTER_IDS if given. Returns database ->
+    cluster ID."""
     found = {}
     for db in OVN_DBS:
         members = {host: ovn_member(host, db) for host in INFRA}
@@ -920,6 +934,8 @@ def assert_one_ovn_cluster(cluster_ids: dict[str, str] | None = None) -> dict[st
             assert member["status"] == "cluster member", f"{host} {db}: {member}"
             assert len(member["servers"]) == len(INFRA), f"{host} {db}: {member['servers']}"
             assert not member["stale"], f"{host} {db}: earlier selves {member['stale']}"
+            plain = [s["address"] for s in member["servers"] if not s["address"].startswith("ssl:")]
+            assert not plain, f"{host} {db}: members without TLS {plain}"
         ids = {member["cluster_id"] for member in members.values()}
         assert len(ids) == 1, f"{db}: {len(ids)} clusters: {members}"
         leaders = [host for host, member in members.items() if member["leader"] == "self"]
@@ -935,7 +951,7 @@ def ovn_test_switch() -> Iterator[str]:
     """A logical switch name for a test; deleted at the end."""
     name = f"nimbus-ha-{secrets.token_hex(3)}"
     yield name
-    in_host(INFRA[-1], "ovn-nbctl", f"--db={ovn_nb_remote()}", "--if-exists", "ls-del", name)
+    in_host(INFRA[-1], "ovn-nbctl", *ovn_nb_client(), "--if-exists", "ls-del", name)
 
 
 def test_ovn_databases_are_one_cluster_of_every_infra_host() -> None:
@@ -954,7 +970,7 @@ def test_ovn_nb_stays_writable_when_its_leader_stops_and_it_rejoins(
             in_host(
                 other,
                 "ovn-nbctl",
-                f"--db={ovn_nb_remote()}",
+                *ovn_nb_client(),
                 "--timeout=5",
                 "ls-add",
                 ovn_test_switch,
@@ -978,7 +994,7 @@ def test_ovn_rebuilt_infra_host_joins_its_clusters_and_keeps_their_data(
 ) -> None:
     host = INFRA[0]  # the host that created the clusters
     before = assert_one_ovn_cluster()
-    must(INFRA[-1], "ovn-nbctl", f"--db={ovn_nb_remote()}", "ls-add", ovn_test_switch)
+    must(INFRA[-1], "ovn-nbctl", *ovn_nb_client(), "ls-add", ovn_test_switch)
     for unit in ("ovn-northd", "ovn-ovsdb-server-nb", "ovn-ovsdb-server-sb"):
         must(host, "systemctl", "stop", unit)
     must(host, "rm", "-f", "/var/lib/ovn/ovnnb_db.db", "/var/lib/ovn/ovnsb_db.db")

@@ -32,6 +32,7 @@ import yaml
 from test_ha import (
     CONFIG_DIR,
     INFRA,
+    OVN_CLIENT_TLS,
     OVN_DBS,
     assert_one_ovn_cluster,
     in_host,
@@ -121,6 +122,7 @@ def nb_ports(host: str, db: str, name: str) -> str:
         "ovn-nbctl",
         "--no-leader-only",
         f"--db={db}",
+        *OVN_CLIENT_TLS,
         "--timeout=20",
         "--bare",
         "--columns=name",
