@@ -922,10 +922,12 @@ def ovn_local_switches(host: str) -> list[str]:
     return result.stdout.split() if result.returncode == 0 else []
 
 
-def assert_one_ovn_cluster(cluster_ids: dict[str, str] | None = None) -> dict[str, str]:
-    """Every infra host is a member of one cluster per database, listing them all (each at an
-    ssl: address), with a leader; the same clusters as CLUSTER_IDS if given. Returns database ->
-    cluster ID."""
+def assert_one_ovn_cluster(
+    cluster_ids: dict[str, str] | None = None, protocol: str = "ssl:"
+) -> dict[str, str]:
+    """Every infra host is a member of one cluster per database, listing them all (each at a
+    PROTOCOL address: ssl:, the default, unless ovn_use_ssl is off), with a leader; the same
+    clusters as CLUSTER_IDS if given. Returns database -> cluster ID."""
     found = {}
     for db in OVN_DBS:
         members = {host: ovn_member(host, db) for host in INFRA}
@@ -934,8 +936,9 @@ def assert_one_ovn_cluster(cluster_ids: dict[str, str] | None = None) -> dict[st
             assert member["status"] == "cluster member", f"{host} {db}: {member}"
             assert len(member["servers"]) == len(INFRA), f"{host} {db}: {member['servers']}"
             assert not member["stale"], f"{host} {db}: earlier selves {member['stale']}"
-            plain = [s["address"] for s in member["servers"] if not s["address"].startswith("ssl:")]
-            assert not plain, f"{host} {db}: members without TLS {plain}"
+            addresses = [server["address"] for server in member["servers"]]
+            other = [a for a in addresses if not a.startswith(protocol)]
+            assert not other, f"{host} {db}: members not on {protocol} {other}"
         ids = {member["cluster_id"] for member in members.values()}
         assert len(ids) == 1, f"{db}: {len(ids)} clusters: {members}"
         leaders = [host for host, member in members.items() if member["leader"] == "self"]
@@ -1001,3 +1004,57 @@ def test_ovn_rebuilt_infra_host_joins_its_clusters_and_keeps_their_data(
     openstack_ansible("ovn.yml", "--limit", "neutron_ovn_northd")
     assert_one_ovn_cluster(before)
     assert ovn_test_switch in ovn_local_switches(host), f"{host} lacks the cluster's data"
+
+
+def sb_datapath(host: str, switch: str) -> bool:
+    """Whether HOST's own SB member holds the datapath ovn-northd made for logical SWITCH."""
+    found = in_host(
+        host,
+        "ovn-sbctl",
+        "--no-leader-only",
+        "--db=unix:/var/run/ovn/ovnsb_db.sock",
+        "--timeout=10",
+        "--bare",
+        "--columns=_uuid",
+        "find",
+        "Datapath_Binding",
+        f"external_ids:name={switch}",
+        timeout=30,
+    )
+    return found.returncode == 0 and bool(found.stdout.strip())
+
+
+def recap_changed(run: subprocess.CompletedProcess[str]) -> dict[str, int]:
+    """Host -> changed=N from a playbook's PLAY RECAP."""
+    changed = {}
+    for line in run.stdout.split("PLAY RECAP")[-1].splitlines():
+        fields = line.split()
+        if len(fields) > 2 and fields[1] == ":" and fields[3].startswith("changed="):
+            changed[fields[0]] = int(fields[3].split("=")[1])
+    return changed
+
+
+def test_ovn_clusters_change_protocol_and_keep_their_data(ovn_test_switch: str) -> None:
+    """ovn_use_ssl off, then on again, on a running cloud: each time every database is one new
+    cluster of every central host in the new protocol, holding what the old one held (a switch
+    in NB, its datapath in SB, which ovn-northd made); then a run changes nothing."""
+    before = assert_one_ovn_cluster()
+    must(INFRA[-1], "ovn-nbctl", *ovn_nb_client(), "ls-add", ovn_test_switch)
+    ok, took = wait_for(lambda: sb_datapath(INFRA[0], ovn_test_switch), 60, interval=1)
+    assert ok, f"ovn-northd made no SB datapath for {ovn_test_switch} in {took:.0f}s"
+    try:
+        openstack_ansible("ovn.yml", "-e", '{"ovn_use_ssl": false}')
+        on_tcp = assert_one_ovn_cluster(protocol="tcp:")
+        assert all(on_tcp[db] != before[db] for db in OVN_DBS), (before, on_tcp)
+        for host in INFRA:
+            assert ovn_test_switch in ovn_local_switches(host), f"{host}: NB lost the switch"
+            assert sb_datapath(host, ovn_test_switch), f"{host}: SB lost the datapath"
+    finally:
+        openstack_ansible("ovn.yml")
+    on_tls = assert_one_ovn_cluster()
+    for host in INFRA:
+        assert ovn_test_switch in ovn_local_switches(host), f"{host}: NB lost the switch"
+        assert sb_datapath(host, ovn_test_switch), f"{host}: SB lost the datapath"
+    again = recap_changed(openstack_ansible("ovn.yml"))
+    assert again and not any(again.values()), f"a run after the change changed {again}"
+    assert_one_ovn_cluster(on_tls)
