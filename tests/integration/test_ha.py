@@ -1035,15 +1035,17 @@ def recap_changed(run: subprocess.CompletedProcess[str]) -> dict[str, int]:
 
 
 def test_ovn_clusters_change_protocol_and_keep_their_data(ovn_test_switch: str) -> None:
-    """ovn_use_ssl off, then on again, on a running cloud: each time every database is one new
-    cluster of every central host in the new protocol, holding what the old one held (a switch
-    in NB, its datapath in SB, which ovn-northd made); then a run changes nothing."""
+    """ovn_use_ssl off, then on again, on a running cloud (ovn.yml, then neutron.yml, whose
+    clients must reconnect to the new clusters): each time every database is one new cluster of
+    every central host in the new protocol, holding what the old one held (a switch in NB, its
+    datapath in SB, which ovn-northd made); then a run changes nothing."""
     before = assert_one_ovn_cluster()
     must(INFRA[-1], "ovn-nbctl", *ovn_nb_client(), "ls-add", ovn_test_switch)
     ok, took = wait_for(lambda: sb_datapath(INFRA[0], ovn_test_switch), 60, interval=1)
     assert ok, f"ovn-northd made no SB datapath for {ovn_test_switch} in {took:.0f}s"
     try:
         openstack_ansible("ovn.yml", "-e", '{"ovn_use_ssl": false}')
+        openstack_ansible("neutron.yml", "-e", '{"ovn_use_ssl": false}')
         on_tcp = assert_one_ovn_cluster(protocol="tcp:")
         assert all(on_tcp[db] != before[db] for db in OVN_DBS), (before, on_tcp)
         for host in INFRA:
@@ -1051,6 +1053,7 @@ def test_ovn_clusters_change_protocol_and_keep_their_data(ovn_test_switch: str) 
             assert sb_datapath(host, ovn_test_switch), f"{host}: SB lost the datapath"
     finally:
         openstack_ansible("ovn.yml")
+        openstack_ansible("neutron.yml")
     on_tls = assert_one_ovn_cluster()
     for host in INFRA:
         assert ovn_test_switch in ovn_local_switches(host), f"{host}: NB lost the switch"
