@@ -324,8 +324,8 @@ RAFT_PROTOCOLS = ("ssl", "tcp")
 
 def _split_remote(remote: str) -> tuple[str, str, str]:
     """``ssl:10.0.0.1:6643`` or ``tcp:[fd00::1]:6643`` -> (protocol, address, port)."""
-    protocol, _, rest = str(remote).partition(":")
-    address, _, port = rest.rpartition(":")
+    protocol, rest = [*str(remote).split(":", 1), ""][:2]
+    address, port = rest.rsplit(":", 1) if ":" in rest else ["", rest]
     if protocol not in RAFT_PROTOCOLS or not address or not port.isdigit():
         raise OvnSettingsError(f"not an OVSDB remote <ssl|tcp>:<address>:<port>: {remote!r}")
     return protocol, address, port
@@ -386,7 +386,7 @@ def protocol_changes(
             )
         remotes = []
         for member in members.values():
-            member_protocol, address, _ = _split_remote(member["address"])
+            member_protocol, address = _split_remote(member["address"])[:2]
             remotes.append(f"{member_protocol}:{address}:{ports[db]}")
         changes[db] = {"remotes": ",".join(remotes), "host": next(iter(members))}
     return changes
