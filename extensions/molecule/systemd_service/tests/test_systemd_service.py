@@ -19,6 +19,17 @@ HARDENING = {
     "ProtectControlGroups": "yes",
     "RestrictSUIDSGID": "yes",
     "LockPersonality": "yes",
+    "PrivateDevices": "yes",
+    "CapabilityBoundingSet": "",
+    "ProtectKernelLogs": "yes",
+    "ProtectClock": "yes",
+    "ProtectHostname": "yes",
+    "ProtectProc": "invisible",
+    "RestrictNamespaces": "yes",
+    "RestrictRealtime": "yes",
+    "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+    "SystemCallArchitectures": "native",
+    "UMask": "0027",
 }
 
 
@@ -56,6 +67,18 @@ def test_sandbox_is_in_force(host, unit_properties):
         mounts[point] = options.split(",")
     assert "ro" in mounts["/"]
     assert "rw" in mounts["/var/lib/nimbus-test"]
+
+
+def test_process_has_no_capability_and_a_system_call_filter(host, unit_properties):
+    """CapabilityBoundingSet= (empty), NoNewPrivileges and SystemCallFilter, as the kernel
+    applies them to the running process."""
+    pid = unit_properties(UNIT, "MainPID")["MainPID"]
+    status = dict(
+        line.split(":", 1) for line in host.file(f"/proc/{pid}/status").content_string.splitlines()
+    )
+    assert int(status["CapBnd"].strip(), 16) == 0
+    assert status["NoNewPrivs"].strip() == "1"
+    assert status["Seccomp"].strip() == "2"
 
 
 def test_no_restart_owed(host):
