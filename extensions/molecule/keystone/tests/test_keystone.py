@@ -1,0 +1,170 @@
+"""What keystone leaves on a host (Molecule scenario keystone; the gate runs the same module
+over every host of keystone_all of a deployment).
+
+The functional probe asks each host for a token with the admin's password, read on the
+deployment host from the configuration directory's user_secrets.yml (OSA_CONFIG_DIR), and
+validates it on the first keystone host: the hosts share one key repository. The password is
+never part of an assertion or a message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+testinfra_hosts = ["keystone_all"]
+
+PORT = 5000
+UNIT = "keystone-uwsgi.service"
+TIMER = "keystone-fernet-rotate.timer"
+KEY_DIRS = ("/etc/keystone/fernet-keys", "/etc/keystone/credential-keys")
+
+
+def config_dir() -> Path:
+    lab = os.environ.get("NIMBUS_MOLECULE_LAB", "molecule")
+    return Path(os.environ.get("OSA_CONFIG_DIR") or f"/etc/nimbus-lab/{lab}")
+
+
+def request(url: str, method: str = "GET", body: dict | None = None, headers=None):
+    """(status, headers, JSON body) of one HTTP request; errors are answers too."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(  # noqa: S310 (http to a lab host's management address)
+        url, data=data, method=method, headers=headers or {}
+    )
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=15) as reply:  # noqa: S310
+            return reply.status, reply.headers, json.loads(reply.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, {}
+
+
+@pytest.fixture(scope="module")
+def admin_password() -> str:
+    secrets = yaml.safe_load((config_dir() / "user_secrets.yml").read_text()) or {}
+    password = secrets.get("keystone_auth_admin_password")
+    assert password, f"no keystone_auth_admin_password in {config_dir() / 'user_secrets.yml'}"
+    return str(password)
+
+
+@pytest.fixture
+def first_keystone_address(host) -> str:
+    first = host.ansible.get_variables()["groups"]["keystone_all"][0]
+    return host.backend.ansible_runner.get_variables(first)["ansible_host"]
+
+
+def test_unit_running_and_enabled(host):
+    service = host.service(UNIT)
+    assert service.is_running
+    assert service.is_enabled
+
+
+def test_rotation_timer_on_the_first_host_only(host):
+    variables = host.ansible.get_variables()
+    first = variables["groups"]["keystone_all"][0]
+    timer = host.service(TIMER)
+    if variables["inventory_hostname"] == first:
+        assert timer.is_running and timer.is_enabled
+    else:
+        assert not timer.is_enabled
+
+
+def test_listens_on_the_management_address_only(listeners, management_address):
+    assert listeners("tcp", PORT) == {f"{management_address}:{PORT}"}
+
+
+def test_runs_as_keystone_in_its_sandbox(host, unit_properties):
+    """The API's processes: user keystone, no capability, no new privileges, a system-call
+    filter (systemd_service's default sandbox, as the kernel applies it)."""
+    pid = unit_properties(UNIT, "MainPID")["MainPID"]
+    status = dict(
+        line.split(":", 1) for line in host.file(f"/proc/{pid}/status").content_string.splitlines()
+    )
+    assert host.check_output("stat -c %%U /proc/%s", pid) == "keystone"
+    assert int(status["CapBnd"].strip(), 16) == 0
+    assert status["NoNewPrivs"].strip() == "1"
+    assert status["Seccomp"].strip() == "2"
+
+
+@pytest.mark.parametrize(
+    ("path", "user", "group", "mode"),
+    [
+        ("/etc/keystone/keystone.conf", "root", "keystone", 0o640),
+        ("/etc/keystone/keystone.conf.d", "root", "keystone", 0o750),
+        ("/etc/keystone/keystone.conf.d/secrets.conf", "root", "keystone", 0o640),
+        ("/etc/keystone/policy.yaml", "root", "keystone", 0o640),
+        ("/etc/keystone/keystone-uwsgi.ini", "root", "keystone", 0o640),
+        (f"/etc/systemd/system/{UNIT}", "root", "root", 0o644),
+    ],
+)
+def test_file_owner_and_mode(host, path, user, group, mode):
+    f = host.file(path)
+    assert f.exists
+    assert (f.user, f.group, f.mode) == (user, group, mode)
+
+
+@pytest.mark.parametrize("directory", KEY_DIRS)
+def test_keys_private_to_keystone(host, directory):
+    d = host.file(directory)
+    assert (d.user, d.group, d.mode) == ("keystone", "keystone", 0o700)
+    keys = host.check_output("find %s -type f -printf '%%u:%%g %%m\\n'", directory).splitlines()
+    assert keys, f"no key in {directory}"
+    assert set(keys) == {"keystone:keystone 600"}
+
+
+def test_no_restart_owed(host):
+    assert not host.file(f"/var/lib/nimbus/restart-owed/{UNIT}").exists
+
+
+def test_token_issued_here_validates_on_the_first_host(
+    management_address, first_keystone_address, admin_password
+):
+    auth = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {
+                        "name": "admin",
+                        "domain": {"id": "default"},
+                        "password": admin_password,
+                    }
+                },
+            },
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
+        }
+    }
+    status, headers, body = request(
+        f"http://{management_address}:{PORT}/v3/auth/tokens", "POST", auth
+    )
+    assert status == 201
+    token = headers["X-Subject-Token"]
+    assert "admin" in {role["name"] for role in body["token"]["roles"]}
+    status, _, body = request(
+        f"http://{first_keystone_address}:{PORT}/v3/auth/tokens",
+        headers={"X-Auth-Token": token, "X-Subject-Token": token},
+    )
+    assert status == 200
+    assert body["token"]["project"]["name"] == "admin"
+
+
+def test_wrong_password_refused(management_address):
+    auth = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {"name": "admin", "domain": {"id": "default"}, "password": "wrong"}
+                },
+            }
+        }
+    }
+    status, _, _ = request(f"http://{management_address}:{PORT}/v3/auth/tokens", "POST", auth)
+    assert status == 401
