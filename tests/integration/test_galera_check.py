@@ -135,6 +135,9 @@ def vip_member(lab: dict, via: str) -> str:
         "mariadb",
         "--host",
         lab["vip"],
+        # TLS verified with the deployment CA for the VIP, as the services connect.
+        "--ssl-ca=/usr/local/share/ca-certificates/nimbus-ca.crt",
+        "--ssl-verify-server-cert",
         "--user",
         "monitoring",
         f"--password={monitoring_password()}",

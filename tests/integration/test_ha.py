@@ -48,6 +48,8 @@ PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # The test database (dropped at the end): one table with the row written while a member is down.
 DROP_DB = "DROP DATABASE IF EXISTS nimbus_ha_test"
 NOTE = "written with one member down"
+# The deployment CA on every lab host (role pki): clients verify the Galera members with it.
+DEPLOYMENT_CA = "/usr/local/share/ca-certificates/nimbus-ca.crt"
 
 pytestmark = [
     pytest.mark.skipif(
@@ -276,9 +278,11 @@ def monitoring_password() -> str:
 
 def vip_sql(client: str, vip: str, user: str, password: str, statement: str) -> str | None:
     """Run STATEMENT as USER on VIP:3306 from host CLIENT; its output, None when it fails."""
-    # The password goes in on stdin, so it shows in no process list.
+    # The password goes in on stdin, so it shows in no process list. TLS, verified with the
+    # deployment CA for the VIP, as the services connect (galera_use_ssl).
     script = (
         'read -r MYSQL_PWD; export MYSQL_PWD; exec mariadb -h "$0" -u "$1"'
+        f" --ssl-ca={DEPLOYMENT_CA} --ssl-verify-server-cert"
         ' --connect-timeout=1 --batch --skip-column-names -e "$2"'
     )
     result = in_host(

@@ -16,6 +16,8 @@ PORT = 3306
 REPLICATION_PORT = 4567
 CLUSTERCHECK_PORT = 9200
 CONF = "/etc/mysql/mariadb.conf.d/99-nimbus-galera.cnf"
+DEPLOYMENT_CA = "/usr/local/share/ca-certificates/nimbus-ca.crt"
+TLS_KEY = "/etc/mysql/tls/server.key"
 
 
 @pytest.fixture
@@ -65,6 +67,7 @@ def test_listens_on_the_management_address_only(listeners, management_address, p
         ("/etc/systemd/system/galera-clustercheck.socket", "root", "root", 0o644),
         ("/etc/systemd/system/galera-clustercheck@.service", "root", "root", 0o644),
         ("/usr/local/lib/nimbus/galera_clustercheck.py", "root", "root", 0o644),
+        (TLS_KEY, "root", "mysql", 0o640),
     ],
 )
 def test_file_owner_and_mode(host, path, user, group, mode):
@@ -125,10 +128,25 @@ def test_synced_primary_member_of_the_whole_cluster(sql, members):
     assert int(status["wsrep_cluster_size"]) == len(members)
 
 
+def test_serves_tls_with_the_host_certificate(sql):
+    """TLS for clients with the deployment PKI's host certificate, and no client without it
+    over TCP (galera_use_ssl, the default)."""
+    ((cert, key, ca, secure),) = sql(
+        "SELECT @@ssl_cert, @@ssl_key, @@ssl_ca, @@require_secure_transport"
+    )
+    assert (cert, key, ca) == ("/etc/nimbus/pki/server.pem", TLS_KEY, DEPLOYMENT_CA)
+    assert secure == "1"
+
+
 def test_root_only_through_the_unix_socket(host, sql, management_address):
     accounts = sql("SELECT CONCAT(User, '@', Host) FROM mysql.user WHERE User IN ('root', '')")
     assert accounts == [["root@localhost"]]
-    over_tcp = host.run("mariadb --protocol=TCP -h %s -u root -e 'SELECT 1'", management_address)
+    # With TLS verified by the deployment CA, so that the account, not the transport, refuses.
+    over_tcp = host.run(
+        "mariadb --protocol=TCP -h %s --ssl-ca=%s --ssl-verify-server-cert -u root -e 'SELECT 1'",
+        management_address,
+        DEPLOYMENT_CA,
+    )
     assert over_tcp.rc != 0
     assert "Access denied" in over_tcp.stderr
 

@@ -67,8 +67,12 @@ def test_certificate_names_the_host_and_its_addresses(host, variables):
     sans = host.check_output("openssl x509 -in %s -noout -ext subjectAltName", CERT)
     names = {item.strip() for item in sans.splitlines()[-1].split(",")}
     wanted = {f"DNS:{variables['inventory_hostname']}", f"IP Address:{variables['ansible_host']}"}
-    if variables["inventory_hostname"] in variables["groups"].get("haproxy_all", []):
-        # Load balancers serve the VIPs: an address, or a DNS name.
+    groups = variables["groups"]
+    if variables["inventory_hostname"] in groups.get("haproxy_all", []) + groups.get(
+        "galera_all", []
+    ):
+        # Load balancers serve the VIPs, and database clients reach the Galera members through
+        # the internal VIP: an address, or a DNS name.
         for vip in (variables["internal_lb_vip_address"], variables["external_lb_vip_address"]):
             wanted.add(f"IP Address:{vip}" if vip.replace(".", "").isdigit() else f"DNS:{vip}")
     assert wanted <= names, f"missing from subjectAltName: {sorted(wanted - names)}"
