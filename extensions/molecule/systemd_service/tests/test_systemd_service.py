@@ -27,7 +27,8 @@ HARDENING = {
     "ProtectProc": "invisible",
     "RestrictNamespaces": "yes",
     "RestrictRealtime": "yes",
-    "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+    # systemd lists them in alphabetical order.
+    "RestrictAddressFamilies": "AF_INET AF_INET6 AF_NETLINK AF_UNIX",
     "SystemCallArchitectures": "native",
     "UMask": "0027",
 }
