@@ -23,6 +23,22 @@ def unit_properties(host):
 
 
 @pytest.fixture
+def process_status(host, unit_properties):
+    """``process_status(unit)``: ``/proc/<main pid>/status`` of a unit, name -> value (the
+    kernel's view of the sandbox: ``CapBnd``, ``NoNewPrivs``, ``Seccomp``, ...)."""
+
+    def read(unit: str) -> dict[str, str]:
+        pid = unit_properties(unit, "MainPID")["MainPID"]
+        text = host.file(f"/proc/{pid}/status").content_string
+        return {
+            name: value.strip()
+            for name, value in (line.split(":", 1) for line in text.splitlines() if ":" in line)
+        }
+
+    return read
+
+
+@pytest.fixture
 def listeners(host):
     """``listeners(proto, port)``: local ``address:port`` of the sockets of a port (tcp/udp).
 

@@ -80,17 +80,14 @@ def test_listens_on_the_management_address_only(listeners, management_address):
     assert listeners("tcp", PORT) == {f"{management_address}:{PORT}"}
 
 
-def test_runs_as_keystone_in_its_sandbox(host, unit_properties):
-    """The API's processes: user keystone, no capability, no new privileges, a system-call
+def test_runs_as_keystone_in_its_sandbox(host, process_status):
+    """The API's main process: user keystone, no capability, no new privileges, a system-call
     filter (systemd_service's default sandbox, as the kernel applies it)."""
-    pid = unit_properties(UNIT, "MainPID")["MainPID"]
-    status = dict(
-        line.split(":", 1) for line in host.file(f"/proc/{pid}/status").content_string.splitlines()
-    )
-    assert host.check_output("stat -c %%U /proc/%s", pid) == "keystone"
-    assert int(status["CapBnd"].strip(), 16) == 0
-    assert status["NoNewPrivs"].strip() == "1"
-    assert status["Seccomp"].strip() == "2"
+    status = process_status(UNIT)
+    uid = status["Uid"].split()[0]
+    assert host.check_output("getent passwd %s", uid).split(":")[0] == "keystone"
+    assert int(status["CapBnd"], 16) == 0
+    assert (status["NoNewPrivs"], status["Seccomp"]) == ("1", "2")
 
 
 @pytest.mark.parametrize(

@@ -70,16 +70,12 @@ def test_sandbox_is_in_force(host, unit_properties):
     assert "rw" in mounts["/var/lib/nimbus-test"]
 
 
-def test_process_has_no_capability_and_a_system_call_filter(host, unit_properties):
+def test_process_has_no_capability_and_a_system_call_filter(process_status):
     """CapabilityBoundingSet= (empty), NoNewPrivileges and SystemCallFilter, as the kernel
     applies them to the running process."""
-    pid = unit_properties(UNIT, "MainPID")["MainPID"]
-    status = dict(
-        line.split(":", 1) for line in host.file(f"/proc/{pid}/status").content_string.splitlines()
-    )
-    assert int(status["CapBnd"].strip(), 16) == 0
-    assert status["NoNewPrivs"].strip() == "1"
-    assert status["Seccomp"].strip() == "2"
+    status = process_status(UNIT)
+    assert int(status["CapBnd"], 16) == 0
+    assert (status["NoNewPrivs"], status["Seccomp"]) == ("1", "2")
 
 
 def test_no_restart_owed(host):
