@@ -144,7 +144,7 @@ def test_token_issued_here_validates_on_the_first_host(
     assert status == 201
     token = headers["X-Subject-Token"]
     assert "admin" in {role["name"] for role in body["token"]["roles"]}
-    status, _, body = request(
+    status, _headers, body = request(
         f"http://{first_keystone_address}:{PORT}/v3/auth/tokens",
         headers={"X-Auth-Token": token, "X-Subject-Token": token},
     )
@@ -163,5 +163,7 @@ def test_wrong_password_refused(management_address):
             }
         }
     }
-    status, _, _ = request(f"http://{management_address}:{PORT}/v3/auth/tokens", "POST", auth)
+    status, _headers, _body = request(
+        f"http://{management_address}:{PORT}/v3/auth/tokens", "POST", auth
+    )
     assert status == 401
