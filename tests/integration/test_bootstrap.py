@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -79,6 +80,43 @@ def test_runtime_has_pinned_ansible(bootstrapped: None) -> None:
     pins = (REPO / "requirements/constraints.txt").read_text()
     version = out.split("[core ")[1].split("]")[0]
     assert f"ansible-core=={version}" in pins
+
+
+def test_runtime_has_pinned_mitogen(bootstrapped: None) -> None:
+    out = run([str(RUNTIME / "bin/python"), "-m", "pip", "show", "mitogen"]).stdout
+    version = next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("Version: "))
+    assert f"mitogen=={version}" in (REPO / "requirements/constraints.txt").read_text()
+
+
+PPID_PLAYBOOK = """\
+- name: Show the parent of two shell tasks
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: First
+      ansible.builtin.shell: echo "ppid=$PPID"
+      changed_when: false
+    - name: Second
+      ansible.builtin.shell: echo "ppid=$PPID"
+      changed_when: false
+"""
+
+
+@pytest.mark.parametrize(("strategy", "one_interpreter"), [(None, True), ("linear", False)])
+def test_strategy_keeps_one_interpreter_per_host(
+    bootstrapped: None, config_dir: Path, tmp_path: Path, strategy: str | None, one_interpreter: bool
+) -> None:
+    """By default (mitogen_linear) two tasks run in the same Python; `linear` starts one per task."""
+    probe = tmp_path / "ppid.yml"
+    probe.write_text(PPID_PLAYBOOK)
+    env = {"OSA_CONFIG_DIR": str(config_dir), "OSA_LOG_DIR": str(tmp_path / "logs")}
+    if strategy:
+        env["NIMBUS_ANSIBLE_STRATEGY"] = strategy
+    result = run([str(BIN / "openstack-ansible"), str(probe), "-v"], env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    parents = re.findall(r'"stdout": "ppid=(\d+)"', result.stdout)
+    assert len(parents) == 2, result.stdout
+    assert (parents[0] == parents[1]) is one_interpreter, parents
 
 
 def test_syntax_check_of_everything(bootstrapped: None, config_dir: Path, tmp_path: Path) -> None:
