@@ -84,8 +84,9 @@ def test_runtime_has_pinned_ansible(bootstrapped: None) -> None:
 
 def test_runtime_has_pinned_mitogen(bootstrapped: None) -> None:
     out = run([str(RUNTIME / "bin/python"), "-m", "pip", "show", "mitogen"]).stdout
-    version = next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("Version: "))
-    assert f"mitogen=={version}" in (REPO / "requirements/constraints.txt").read_text()
+    version = re.search(r"^Version: (\S+)$", out, re.MULTILINE)
+    assert version, out
+    assert f"mitogen=={version[1]}" in (REPO / "requirements/constraints.txt").read_text()
 
 
 PPID_PLAYBOOK = """\
@@ -104,9 +105,13 @@ PPID_PLAYBOOK = """\
 
 @pytest.mark.parametrize(("strategy", "one_interpreter"), [(None, True), ("linear", False)])
 def test_strategy_keeps_one_interpreter_per_host(
-    bootstrapped: None, config_dir: Path, tmp_path: Path, strategy: str | None, one_interpreter: bool
+    bootstrapped: None,
+    config_dir: Path,
+    tmp_path: Path,
+    strategy: str | None,
+    one_interpreter: bool,
 ) -> None:
-    """By default (mitogen_linear) two tasks run in the same Python; `linear` starts one per task."""
+    """By default (mitogen_linear) two tasks share one Python; `linear` starts one per task."""
     probe = tmp_path / "ppid.yml"
     probe.write_text(PPID_PLAYBOOK)
     env = {"OSA_CONFIG_DIR": str(config_dir), "OSA_LOG_DIR": str(tmp_path / "logs")}
