@@ -235,7 +235,8 @@ stage_ha() {
     /usr/bin/python3 tests/lab/lab.py destroy aio &&
         /usr/bin/python3 tests/lab/lab.py destroy "$HA_SCENARIO" || return 1
     local t0=$SECONDS
-    scripts/gate-check.sh "$HA_SCENARIO" --steps lab,deploy,healthcheck,idempotency || return 1
+    # bootstrap too: run by name on a fresh checkout, nothing else has installed the collection.
+    scripts/gate-check.sh "$HA_SCENARIO" --steps bootstrap,lab,deploy,healthcheck,idempotency || return 1
     say "the ha fault tests (tests/integration/test_ha.py) on $HA_SCENARIO, deployed in $((SECONDS - t0))s"
     NIMBUS_TEST_HA=1 NIMBUS_HA_CONFIG_DIR="/etc/nimbus-lab/$HA_SCENARIO" NIMBUS_HA_INFRA_HOSTS="$HA_HOSTS" \
         "$VENV/bin/pytest" -q -s -rs --durations=0 -p no:cacheprovider tests/integration/test_ha.py || return 1
