@@ -741,6 +741,93 @@ def test_galera_member_killed_vip_keeps_writing_and_galera_yml_rejoins_it(
         in_host(client, "mariadb", "-e", f"DROP USER IF EXISTS '{FAULT_DB_USER}'@'%'")
 
 
+# A client writing a new row through the VIP every 0.2 s, on a new connection each time, until
+# /root/nimbus-galera-poll.stop appears: "ok N" or "fail N" per write in the log. $1 the VIP,
+# $2 the user, $3 the CA that verifies the server; the password is read from a 0600 file,
+# never from a command line.
+GALERA_POLL_SCRIPT = r"""
+rm -f /root/nimbus-galera-poll.log /root/nimbus-galera-poll.stop
+read -r MYSQL_PWD < /root/nimbus-galera-poll.pw; export MYSQL_PWD
+i=0
+while [ ! -e /root/nimbus-galera-poll.stop ]; do
+  i=$((i + 1))
+  if mariadb -h "$1" -u "$2" --ssl-ca="$3" --ssl-verify-server-cert \
+      --connect-timeout=2 -e "INSERT INTO nimbus_ha_test.t VALUES ($i, 'rolling restart')" \
+      2>> /root/nimbus-galera-poll.err; then
+    echo "ok $i"
+  else
+    echo "fail $i"
+  fi >> /root/nimbus-galera-poll.log
+  sleep 0.2
+done
+"""
+
+
+def mariadb_pid(host: str) -> str:
+    return must(host, "systemctl", "show", "--property", "MainPID", "--value", "mariadb").strip()
+
+
+def test_galera_config_change_restarts_one_member_at_a_time_and_writes_never_fail(
+    tmp_path,
+) -> None:
+    """A changed [mysqld] option restarts every member, one at a time, each out of HAProxy's
+    galera backend until it is Synced and UP again: a client writing through the VIP on new
+    connections all along sees no failed write, and every member holds every row written."""
+    vip, client = internal_vip(), INFRA[1]
+    override = tmp_path / "override.yml"
+    override.write_text("galera_server_mysqld_options: {max_connect_errors: 1000001}\n")
+    password = secrets.token_hex(16)
+    wait_synced(INFRA[0], len(INFRA))
+    sql(INFRA[0], DROP_DB)
+    sql(INFRA[0], "CREATE DATABASE nimbus_ha_test")
+    sql(INFRA[0], "CREATE TABLE nimbus_ha_test.t (id INT PRIMARY KEY, note VARCHAR(64))")
+    must(
+        INFRA[0],
+        "mariadb",
+        stdin=f"CREATE OR REPLACE USER '{FAULT_DB_USER}'@'%' IDENTIFIED BY '{password}';\n"
+        f"GRANT ALL ON nimbus_ha_test.* TO '{FAULT_DB_USER}'@'%';\n",
+    )
+    must(client, "sh", "-c", "umask 077; cat > /root/nimbus-galera-poll.pw", stdin=password + "\n")
+    poller = lab_poller(client, GALERA_POLL_SCRIPT, vip, FAULT_DB_USER, DEPLOYMENT_CA)
+    changed = False
+    try:
+        time.sleep(3)
+        for extra in (["-e", f"@{override}"], []):  # the change, then taking it back
+            changed = bool(extra)
+            before = {host: mariadb_pid(host) for host in INFRA}
+            openstack_ansible("galera.yml", *extra)
+            after = {host: mariadb_pid(host) for host in INFRA}
+            kept = [host for host in INFRA if before[host] == after[host]]
+            assert not kept, f"galera.yml {' '.join(extra)}: mariadb not restarted on {kept}"
+        changed = False
+        time.sleep(2)
+    finally:
+        must(client, "touch", "/root/nimbus-galera-poll.stop")
+        poller.wait(timeout=60)
+        in_host(client, "rm", "-f", "/root/nimbus-galera-poll.pw")
+        if changed:  # a failure left the override deployed: take it back for the next run
+            openstack_ansible("galera.yml", check=False)
+    try:
+        log = must(client, "cat", "/root/nimbus-galera-poll.log").split("\n")
+        results = [line.split() for line in log if line.strip()]
+        failed = [n for state, n in results if state != "ok"]
+        errors = in_host(client, "tail", "-5", "/root/nimbus-galera-poll.err").stdout
+        print(f"writes through {vip} during two rolling restarts: {len(results)}, failed {failed}")
+        assert len(results) >= 20, f"the client made only {len(results)} writes"
+        assert not failed, f"{len(failed)} of {len(results)} writes failed: {failed}\n{errors}"
+        for host in INFRA:
+            wait_synced(host, len(INFRA), timeout=60)
+            rows = sql(host, "SELECT COUNT(*) FROM nimbus_ha_test.t").strip()
+            assert rows == str(len(results)), f"{host} holds {rows} rows of {len(results)}"
+        states = {(h, m): haproxy_galera_state(h, m) for h in INFRA for m in INFRA}
+        left_out = {key: state for key, state in states.items() if not state.startswith("UP")}
+        assert not left_out, f"members not UP in HAProxy after the restarts: {left_out}"
+    finally:
+        in_host(client, "rm", "-f", "/root/nimbus-galera-poll.log", "/root/nimbus-galera-poll.err")
+        in_host(client, "mariadb", "-e", DROP_DB)
+        in_host(client, "mariadb", "-e", f"DROP USER IF EXISTS '{FAULT_DB_USER}'@'%'")
+
+
 # The rows the full-stop test writes after the first and the second member stopped, and how
 # `SELECT id, note` prints them.
 FULL_STOP_INSERTS = (
