@@ -1,8 +1,8 @@
 #!/usr/bin/python
 # Copyright: Nimbus developers
 # Apache License 2.0 (see LICENSE)
-"""A RabbitMQ user, its tags and its permissions on one vhost, with the password never on a
-command line."""
+"""A RabbitMQ user, its tags and its permissions on one vhost (and that vhost, with its default
+queue type), with the password never on a command line."""
 
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ description:
     standard input, never as an argument, so no process list shows it (the
     C(community.rabbitmq.rabbitmq_user) module passes it as an argument, on every run with
     C(update_password=always)).
-  - An existing user's password is checked with C(authenticate_user) and changed only when it
-    does not authenticate.
-  - A run with nothing to change costs three C(rabbitmqctl) calls (users, the password check,
-    permissions).
+  - The current state is read with one C(rabbitmqctl export_definitions) call: users with their
+    password hashes, permissions and vhosts. An existing user's password is checked against its
+    hash (RabbitMQ's salted SHA-256, SHA-512 or MD5 scheme) and changed only when it does not
+    match; a hash of another scheme is checked with C(authenticate_user).
+  - A run with nothing to change costs one C(rabbitmqctl) call.
 options:
   user:
     description: The user name.
@@ -46,6 +47,18 @@ options:
   vhost:
     description: The vhost the permissions apply to; without it, permissions are not managed.
     type: str
+  create_vhost:
+    description:
+      - Create I(vhost) when it does not exist, with I(default_queue_type), and set that type
+        on an existing vhost whose own type differs. Without it, the vhost must exist.
+    type: bool
+    default: false
+  default_queue_type:
+    description:
+      - The vhost's default queue type (for example C(quorum)), with I(create_vhost); empty
+        leaves it to the node's default.
+    type: str
+    default: ""
   configure_priv:
     description: Configure permission (a regular expression).
     type: str
@@ -82,6 +95,19 @@ attributes:
 """
 
 EXAMPLES = r"""
+- name: Create nova's vhost with quorum queues, and its user with every permission on it
+  nimbus.cloud.rabbitmq_account:
+    user: nova
+    password: "{{ nova_oslomsg_rpc_password }}"
+    vhost: /nova
+    create_vhost: true
+    default_queue_type: quorum
+    configure_priv: ".*"
+    read_priv: ".*"
+    write_priv: ".*"
+    node: rabbit@infra1
+  no_log: true
+
 - name: Create the monitoring account
   nimbus.cloud.rabbitmq_account:
     user: monitoring
@@ -98,9 +124,13 @@ actions:
   returned: always
   type: list
   elements: str
-  sample: ["add_user nova", "set_permissions -p /nova nova"]
+  sample: ["add_vhost /nova", "add_user nova", "set_permissions -p /nova nova"]
 """
 
+import base64
+import binascii
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -129,6 +159,58 @@ def permissions_on(rows: Sequence[Mapping[str, Any]], vhost: str) -> tuple[str, 
         if row.get("vhost") == vhost:
             return (str(row.get("configure")), str(row.get("write")), str(row.get("read")))
     return None
+
+
+# RabbitMQ's password hashing modules: the hash is base64(salt + H(salt + password)), 4-byte salt.
+HASHES: dict[str, Callable[[bytes], Any]] = {
+    "rabbit_password_hashing_sha256": hashlib.sha256,
+    "rabbit_password_hashing_sha512": hashlib.sha512,
+    "rabbit_password_hashing_md5": hashlib.md5,
+}
+SALT_BYTES = 4
+
+
+def password_matches(entry: Mapping[str, Any], password: str) -> bool | None:
+    """Whether PASSWORD is the one whose hash ENTRY (a user of export_definitions) holds; None
+    when its hashing algorithm is not one of HASHES (ask the node instead)."""
+    digest = HASHES.get(str(entry.get("hashing_algorithm", "")))
+    if digest is None:
+        return None
+    try:
+        stored = base64.b64decode(str(entry.get("password_hash") or ""), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    salt, hashed = stored[:SALT_BYTES], stored[SALT_BYTES:]
+    if len(salt) < SALT_BYTES or not hashed:
+        return False  # no password (a user that cannot log in with one)
+    return hmac.compare_digest(digest(salt + password.encode()).digest(), hashed)
+
+
+def definitions_users(definitions: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """export_definitions' users in list_users' shape (user, tags)."""
+    return [
+        {"user": u.get("name"), "tags": u.get("tags", [])} for u in definitions.get("users", [])
+    ]
+
+
+def definitions_permissions(definitions: Mapping[str, Any], user: str) -> list[dict[str, Any]]:
+    """export_definitions' permissions of USER in list_user_permissions' shape."""
+    return [p for p in definitions.get("permissions", []) if p.get("user") == user]
+
+
+def vhost_plan(vhosts: Sequence[Mapping[str, Any]], vhost: str, queue_type: str) -> list[Command]:
+    """The commands that create VHOST (export_definitions' vhosts) with QUEUE_TYPE, or set
+    that type on it when its own differs; QUEUE_TYPE empty leaves the type alone."""
+    current = next((v for v in vhosts if v.get("name") == vhost), None)
+    typed = ("--default-queue-type", queue_type) if queue_type else ()
+    if current is None:
+        return [(("add_vhost", vhost, *typed), False)]
+    have = current.get("default_queue_type") or (current.get("metadata") or {}).get(
+        "default_queue_type"
+    )
+    if queue_type and have != queue_type:
+        return [(("update_vhost_metadata", vhost, *typed), False)]
+    return []
 
 
 def plan(
@@ -166,6 +248,8 @@ def describe(command: Command) -> str:
     argv = command[0]
     if argv[0] == "set_permissions":  # the patterns are noise in a summary
         return " ".join(argv[:4])
+    if argv[0] in ("add_vhost", "update_vhost_metadata"):
+        return " ".join(argv[:2])
     return " ".join(argv)
 
 
@@ -182,13 +266,15 @@ def main() -> None:
             },
             "tags": {"type": "list", "elements": "str", "default": []},
             "vhost": {"type": "str"},
+            "create_vhost": {"type": "bool", "default": False},
+            "default_queue_type": {"type": "str", "default": ""},
             "configure_priv": {"type": "str", "default": "^$"},
             "write_priv": {"type": "str", "default": "^$"},
             "read_priv": {"type": "str", "default": "^$"},
             "node": {"type": "str"},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         },
-        required_if=[("state", "present", ("password",))],
+        required_if=[("state", "present", ("password",)), ("create_vhost", True, ("vhost",))],
         supports_check_mode=True,
     )
     params = module.params
@@ -219,12 +305,27 @@ def main() -> None:
         except ValueError:
             module.fail_json(msg=f"rabbitmqctl {argv[0]}: not JSON: {out[-300:]!r}")
 
-    users = read_json(["list_users"])
-    commands = plan(
+    definitions = read_json(["export_definitions", "-", "--format", "json"])
+    if not isinstance(definitions, dict):
+        module.fail_json(msg="rabbitmqctl export_definitions: not a JSON object")
+    entry = next((u for u in definitions.get("users", []) if u.get("name") == params["user"]), {})
+
+    def authenticates() -> bool:
+        matches = password_matches(entry, params["password"] or "")
+        if matches is None:  # a hashing scheme of its own: ask the node
+            return run(["authenticate_user", params["user"]], True, False)[0] == 0
+        return matches
+
+    commands: list[Command] = []
+    if params["create_vhost"] and params["state"] == "present":
+        commands += vhost_plan(
+            definitions.get("vhosts", []), params["vhost"], params["default_queue_type"]
+        )
+    commands += plan(
         params,
-        users,
-        authenticates=lambda: run(["authenticate_user", params["user"]], True, False)[0] == 0,
-        permissions=lambda: read_json(["list_user_permissions", params["user"]]),
+        definitions_users(definitions),
+        authenticates=authenticates,
+        permissions=lambda: definitions_permissions(definitions, params["user"]),
     )
     if not module.check_mode:
         for argv, with_password in commands:

@@ -40,7 +40,7 @@ def members(host) -> list[str]:
     return host.ansible.get_variables()["groups"]["rabbitmq_all"]
 
 
-@pytest.mark.parametrize("package", ["rabbitmq-server", "python3-requests"])
+@pytest.mark.parametrize("package", ["rabbitmq-server"])
 def test_package_installed(host, package):
     assert host.package(package).is_installed
 

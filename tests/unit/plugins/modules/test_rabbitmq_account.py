@@ -5,14 +5,20 @@ is never an argument."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 import pytest
 
 from ansible_collections.nimbus.cloud.plugins.modules.rabbitmq_account import (
+    definitions_permissions,
+    definitions_users,
     parse_tags,
+    password_matches,
     permissions_on,
     plan,
+    vhost_plan,
 )
 
 SECRET = "s3cr3t-never-in-argv"  # noqa: S105 (a test value)
@@ -119,3 +125,92 @@ def test_tags_and_permissions_readers() -> None:
     assert parse_tags("") == set()
     assert permissions_on(NOVA_PERMS, "/nova") == (".*", ".*", ".*")
     assert permissions_on(NOVA_PERMS, "/") is None
+
+
+def rabbit_hash(password: str, salt: bytes, digest=hashlib.sha256) -> str:
+    """A password hash as RabbitMQ stores it: base64(salt + H(salt + password))."""
+    return base64.b64encode(salt + digest(salt + password.encode()).digest()).decode()
+
+
+@pytest.mark.parametrize(
+    ("entry", "password", "expected"),
+    [
+        (
+            {"hashing_algorithm": "rabbit_password_hashing_sha256", "password_hash": "H256"},
+            SECRET,
+            True,
+        ),
+        (
+            {"hashing_algorithm": "rabbit_password_hashing_sha256", "password_hash": "H256"},
+            "another",
+            False,
+        ),
+        (
+            {"hashing_algorithm": "rabbit_password_hashing_sha512", "password_hash": "H512"},
+            SECRET,
+            True,
+        ),
+        # A user without a password (empty hash) never matches.
+        ({"hashing_algorithm": "rabbit_password_hashing_sha256", "password_hash": ""}, "", False),
+        # Not base64: no match, not an error.
+        (
+            {"hashing_algorithm": "rabbit_password_hashing_sha256", "password_hash": "*?"},
+            SECRET,
+            False,
+        ),
+        # A scheme of its own: unknown here (the module asks the node).
+        ({"hashing_algorithm": "my_plugin", "password_hash": "H256"}, SECRET, None),
+    ],
+    ids=["sha256", "sha256 other password", "sha512", "no password", "garbage", "unknown"],
+)
+def test_password_matches(entry, password, expected) -> None:
+    hashes = {
+        "H256": rabbit_hash(SECRET, b"\x01\x02\x03\x04"),
+        "H512": rabbit_hash(SECRET, b"\xff\x00\xaa\x55", hashlib.sha512),
+    }
+    entry = {**entry, "password_hash": hashes.get(entry["password_hash"], entry["password_hash"])}
+    assert password_matches(entry, password) is expected
+
+
+@pytest.mark.parametrize(
+    ("vhosts", "queue_type", "expected"),
+    [
+        ([], "quorum", [(("add_vhost", "/nova", "--default-queue-type", "quorum"), False)]),
+        ([], "", [(("add_vhost", "/nova"), False)]),
+        ([{"name": "/nova", "default_queue_type": "quorum"}], "quorum", []),
+        # RabbitMQ versions that export the type only in the vhost's metadata.
+        ([{"name": "/nova", "metadata": {"default_queue_type": "quorum"}}], "quorum", []),
+        (
+            [{"name": "/nova", "default_queue_type": "classic"}],
+            "quorum",
+            [(("update_vhost_metadata", "/nova", "--default-queue-type", "quorum"), False)],
+        ),
+        (
+            [{"name": "/nova"}],
+            "quorum",
+            [(("update_vhost_metadata", "/nova", "--default-queue-type", "quorum"), False)],
+        ),
+        ([{"name": "/nova", "default_queue_type": "classic"}], "", []),
+    ],
+    ids=["new", "new untyped", "as wanted", "in metadata", "other type", "no type", "left alone"],
+)
+def test_vhost_plan(vhosts, queue_type, expected) -> None:
+    assert vhost_plan([{"name": "/"}, *vhosts], "/nova", queue_type) == expected
+
+
+def test_definitions_readers() -> None:
+    definitions = {
+        "users": [{"name": "nova", "tags": ["monitoring"], "password_hash": "x"}],
+        "permissions": [
+            {"user": "nova", "vhost": "/nova", "configure": ".*", "write": ".*", "read": ".*"},
+            {"user": "glance", "vhost": "/glance", "configure": ".*", "write": ".*", "read": ".*"},
+        ],
+    }
+    assert definitions_users(definitions) == [{"user": "nova", "tags": ["monitoring"]}]
+    assert permissions_on(definitions_permissions(definitions, "nova"), "/nova") == (
+        ".*",
+        ".*",
+        ".*",
+    )
+    assert definitions_permissions(definitions, "keystone") == []
+    assert definitions_users({}) == []
