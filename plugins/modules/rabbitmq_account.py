@@ -299,12 +299,14 @@ def main() -> None:
         return rc, out
 
     def read_json(argv: Sequence[str]) -> Any:
-        _rc, out = run([*argv, "--formatter", "json", "--silent"])
+        _rc, out = run([*argv, "--silent"])
         try:
             return json.loads(out or "[]")
         except ValueError:
             module.fail_json(msg=f"rabbitmqctl {argv[0]}: not JSON: {out[-300:]!r}")
 
+    # The command's own --format: with --formatter json the definitions come back as a string
+    # inside {"message": ...}.
     definitions = read_json(["export_definitions", "-", "--format", "json"])
     if not isinstance(definitions, dict):
         module.fail_json(msg="rabbitmqctl export_definitions: not a JSON object")
