@@ -20,8 +20,8 @@ description:
     standard input, never as an argument, so no process list shows it (the
     C(community.rabbitmq.rabbitmq_user) module passes it as an argument, on every run with
     C(update_password=always)).
-  - The current state is read with one C(rabbitmqctl export_definitions) call: users with their
-    password hashes, permissions and vhosts. An existing user's password is checked against its
+  - The current state (users with their password hashes, permissions and vhosts) is read with
+    one C(rabbitmqctl export_definitions) call. An existing user's password is checked against its
     hash (RabbitMQ's salted SHA-256, SHA-512 or MD5 scheme) and changed only when it does not
     match; a hash of another scheme is checked with C(authenticate_user).
   - A run with nothing to change costs one C(rabbitmqctl) call.
