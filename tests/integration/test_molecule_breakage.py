@@ -89,6 +89,35 @@ CASES = [
         failing=(r"test_file_owner_and_mode\[.*/etc/rabbitmq/tls/rabbitmq\.key-",),
         shows=("420 == 416", "420 != 416"),  # 0o644 found, 0o640 wanted (testinfra's modes)
     ),
+    # Galera replicating in the clear, and its copy of the host key readable by everyone.
+    Breakage(
+        scenario="galera_server",
+        breaks=(
+            "f=/etc/mysql/mariadb.conf.d/99-nimbus-galera.cnf && "
+            "cp -p $f /root/galera.cnf.molecule && "
+            "sed -i 's/; socket\\.[a-z_]*=[^;\"]*//g' $f && "
+            "chmod 0644 /etc/mysql/tls/server.key && systemctl restart mariadb"
+        ),
+        repairs=(
+            "cp -p /root/galera.cnf.molecule /etc/mysql/mariadb.conf.d/99-nimbus-galera.cnf && "
+            "chmod 0640 /etc/mysql/tls/server.key && systemctl restart mariadb && "
+            "rm /root/galera.cnf.molecule"
+        ),
+        failing=(
+            r"test_running_values\[",  # gmcast.listen_addr tcp://, not ssl://
+            r"test_replication_over_tls_with_the_host_certificate\[",
+            r"test_file_owner_and_mode\[.*/etc/mysql/tls/server\.key-",
+        ),
+        shows=("socket.ssl_ca",),
+    ),
+    # Keystone's secrets (database and service passwords) readable by everyone.
+    Breakage(
+        scenario="keystone",
+        breaks="chmod 0644 /etc/keystone/keystone.conf.d/secrets.conf",
+        repairs="chmod 0640 /etc/keystone/keystone.conf.d/secrets.conf",
+        failing=(r"test_file_owner_and_mode\[.*/etc/keystone/keystone\.conf\.d/secrets\.conf-",),
+        shows=("420 == 416", "420 != 416"),
+    ),
 ]
 
 

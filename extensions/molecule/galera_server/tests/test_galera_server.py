@@ -111,7 +111,8 @@ def test_running_values(sql, management_address, members):
         "InnoDB",
     ]
     (options,) = sql("SELECT @@wsrep_provider_options")
-    assert f"gmcast.listen_addr = tcp://{management_address}:{REPLICATION_PORT}" in options[0]
+    # ssl://: Galera's scheme for the tcp:// address once replication is TLS.
+    assert f"gmcast.listen_addr = ssl://{management_address}:{REPLICATION_PORT}" in options[0]
     ((cluster_address,),) = sql("SELECT @@wsrep_cluster_address")
     if len(members) == 1:
         assert cluster_address == "gcomm://", "a one-node cluster forms its own Primary component"
@@ -136,6 +137,26 @@ def test_serves_tls_with_the_host_certificate(sql):
     )
     assert (cert, key, ca) == ("/etc/nimbus/pki/server.pem", TLS_KEY, DEPLOYMENT_CA)
     assert secure == "1"
+
+
+def test_replication_over_tls_with_the_host_certificate(host, sql, management_address):
+    """Members replicate (and send IST) over TLS (galera_server_replication_ssl, the default):
+    the replication port completes a handshake as a peer would, the certificate verified
+    against the deployment CA, and the running provider has no plain fallback."""
+    (options,) = sql("SELECT @@wsrep_provider_options")
+    provider = dict(item.split(" = ", 1) for item in options[0].split("; ") if " = " in item)
+    assert provider.get("socket.ssl_ca") == DEPLOYMENT_CA
+    assert provider.get("socket.ssl_key") == TLS_KEY
+    assert provider.get("socket.dynamic", "NO").upper() in {"NO", "0", "FALSE", "OFF"}
+    handshake = host.run(
+        "openssl s_client -brief -connect %s -CAfile %s -verify_return_error "
+        "-cert /etc/nimbus/pki/server.pem -key %s </dev/null",
+        f"{management_address}:{REPLICATION_PORT}",
+        DEPLOYMENT_CA,
+        TLS_KEY,
+    )
+    assert handshake.rc == 0, handshake.stderr
+    assert "Verification: OK" in handshake.stderr
 
 
 def test_root_only_through_the_unix_socket(host, sql, management_address):
