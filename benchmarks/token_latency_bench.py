@@ -120,7 +120,7 @@ def format_report(auth_url: str, tls: Mapping[str, bool], phases: Mapping[str, P
 def timed(calls: int, call: Any) -> tuple[list[float], float]:
     latencies = []
     started = time.perf_counter()
-    for _ in range(calls):
+    for _call in range(calls):
         t0 = time.perf_counter()
         call()
         latencies.append(time.perf_counter() - t0)
@@ -128,7 +128,7 @@ def timed(calls: int, call: Any) -> tuple[list[float], float]:
 
 
 def benchmark(client: Any, auth_url: str, body: dict[str, Any], args: Any) -> dict[str, Phase]:
-    for _ in range(args.warmup):
+    for _token in range(args.warmup):
         client.token = ""
         client.authenticate(auth_url, body)
 
