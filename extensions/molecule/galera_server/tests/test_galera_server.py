@@ -93,6 +93,16 @@ def test_runs_as_mysql(host):
     assert process.user == "mysql"
 
 
+def test_runs_in_its_sandbox(process_status, unit_properties):
+    """The drop-in's sandbox in force (galera_server_unit_hardening): as the kernel applies it
+    to mariadbd (no new privileges, no capability but CAP_IPC_LOCK) and as systemd reports it."""
+    status = process_status("mariadb.service")
+    assert status["NoNewPrivs"] == "1"
+    assert int(status["CapBnd"], 16) == 1 << 14  # CAP_IPC_LOCK
+    names = ("PrivateDevices", "ProtectKernelTunables", "ProtectClock", "RestrictSUIDSGID")
+    assert unit_properties("mariadb.service", *names) == dict.fromkeys(names, "yes")
+
+
 def test_running_values(sql, management_address, members):
     """What the server runs with (its own view, not the file's)."""
     (row,) = sql(

@@ -78,6 +78,17 @@ def test_runs_as_rabbitmq(host):
     assert {p.user for p in beams} == {"rabbitmq"}
 
 
+def test_runs_in_its_sandbox(process_status, unit_properties):
+    """The drop-in's sandbox in force (rabbitmq_server_unit_hardening): as the kernel applies it
+    to the node (no new privileges, no capability) and as systemd reports it."""
+    status = process_status("rabbitmq-server.service")
+    assert status["NoNewPrivs"] == "1"
+    assert int(status["CapBnd"], 16) == 0
+    names = ("PrivateTmp", "PrivateDevices", "ProtectKernelTunables", "ProtectClock")
+    assert unit_properties("rabbitmq-server.service", *names) == dict.fromkeys(names, "yes")
+    assert unit_properties("rabbitmq-server.service", "ProtectSystem") == {"ProtectSystem": "full"}
+
+
 @pytest.mark.parametrize(
     ("path", "user", "group", "mode"),
     [
