@@ -93,24 +93,33 @@ def positive_int(text: str) -> int:
     return value
 
 
-def parse_args(
-    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
-) -> argparse.Namespace:
+def deployment_parser(
+    doc: str | None, default_config_dir: str, environ: Mapping[str, str] | None = None
+) -> argparse.ArgumentParser:
+    """A benchmark's parser with the options every deployment benchmark takes: --config-dir
+    (default $OSA_CONFIG_DIR, else DEFAULT_CONFIG_DIR), --cacert and --json."""
     env = os.environ if environ is None else environ
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n", maxsplit=1)[0])
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n", maxsplit=1)[0])
     parser.add_argument(
         "--config-dir",
         type=Path,
-        default=Path(env.get("OSA_CONFIG_DIR") or DEFAULT_CONFIG_DIR),
-        help=f"deployment configuration (default: $OSA_CONFIG_DIR or {DEFAULT_CONFIG_DIR})",
+        default=Path(env.get("OSA_CONFIG_DIR") or default_config_dir),
+        help=f"deployment configuration (default: $OSA_CONFIG_DIR or {default_config_dir})",
     )
-    parser.add_argument("--objects", type=positive_int, default=50)
-    parser.add_argument("--size", type=positive_int, default=1048576, help="bytes per object")
-    parser.add_argument("--concurrency", type=positive_int, default=4)
     parser.add_argument(
         "--cacert", type=Path, default=None, help="CA file (default: CONFIG_DIR/pki/ca/ca.pem)"
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    return parser
+
+
+def parse_args(
+    argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+) -> argparse.Namespace:
+    parser = deployment_parser(__doc__, DEFAULT_CONFIG_DIR, environ)
+    parser.add_argument("--objects", type=positive_int, default=50)
+    parser.add_argument("--size", type=positive_int, default=1048576, help="bytes per object")
+    parser.add_argument("--concurrency", type=positive_int, default=4)
     return parser.parse_args(argv)
 
 

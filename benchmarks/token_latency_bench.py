@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -54,20 +53,9 @@ class Phase(NamedTuple):
 def parse_args(
     argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
 ) -> argparse.Namespace:
-    env = os.environ if environ is None else environ
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n", maxsplit=1)[0])
-    parser.add_argument(
-        "--config-dir",
-        type=Path,
-        default=Path(env.get("OSA_CONFIG_DIR") or DEFAULT_CONFIG_DIR),
-        help=f"deployment configuration (default: $OSA_CONFIG_DIR or {DEFAULT_CONFIG_DIR})",
-    )
+    parser = deployment.deployment_parser(__doc__, DEFAULT_CONFIG_DIR, environ)
     parser.add_argument("--requests", type=deployment.positive_int, default=200)
     parser.add_argument("--warmup", type=int, default=10, help="tokens issued and not counted")
-    parser.add_argument(
-        "--cacert", type=Path, default=None, help="CA file (default: CONFIG_DIR/pki/ca/ca.pem)"
-    )
-    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
     if args.warmup < 0:
         parser.error(f"--warmup must be 0 or more, not {args.warmup}")
