@@ -5,7 +5,7 @@ TLS settings (e.g. ``galera_use_ssl: false`` in user_variables.yml, then ``galer
 ``keystone.yml``), run it again. As an operator would, from the deployment host:
 
 1. the internal VIP, the admin password and the deployment CA are read from the configuration
-   directory, as ``swift_throughput_bench.py`` reads them (its helpers are reused);
+   directory (``deployment_client.py``, shared with ``swift_throughput_bench.py``);
 2. the internal TLS settings in force are read from ``user_variables.yml`` (``galera_use_ssl``
    and ``rabbitmq_use_ssl``, true unless set false there) and printed with the figures;
 3. ``--warmup`` tokens are issued and discarded, then ``--requests`` project-scoped tokens of
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import swift_throughput_bench as deployment
+import deployment_client as deployment
 
 DEFAULT_CONFIG_DIR = "/etc/nimbus-lab/aio"
 # Internal TLS switches of group_vars/all (true by default there).
