@@ -1,8 +1,8 @@
-"""No task or block variable shares its name with a fact that any task sets.
+"""No task, block or role variable shares its name with a fact that any task sets.
 
-A fact set with ``set_fact`` outranks task and block ``vars:`` for the rest of the play on
-that host, so a task variable of the same name silently takes the fact's old value the second
-time a role runs in a play. (The systemd_service role once restarted a service because the
+A fact set with ``set_fact`` outranks task and block ``vars:`` and a role's ``vars/main.yml``
+for the rest of the play on that host, so a variable of the same name silently takes the
+fact's old value the second time a role runs in a play. (The systemd_service role once restarted a service because the
 previous service it handled owed a restart.) Variables given to an included role or task
 file are left out: they are the role's interface, read before any fact of the role is set.
 """
@@ -60,8 +60,32 @@ def test_the_scan_reads_the_roles() -> None:
     facts: dict[str, str] = {}
     for path in files():
         facts.update(names(path)[0])
-    assert "_systemd_service_owed" in facts
+    assert "_service_catalog_registering" in facts
     assert len(facts) > 50
+
+
+def role_vars() -> dict[str, str]:
+    """Every variable of a role's vars/main.yml, with its file."""
+    found: dict[str, str] = {}
+    for path in sorted(REPO.glob("roles/*/vars/main.yml")):
+        found.update(dict.fromkeys(yaml.safe_load(path.read_text()) or {}, str(path.relative_to(REPO))))
+    return found
+
+
+def test_the_scan_reads_the_role_variables() -> None:
+    assert "_systemd_service_owed" in role_vars()
+
+
+def test_no_role_variable_is_shadowed_by_a_fact() -> None:
+    facts: dict[str, str] = {}
+    for path in files():
+        facts.update(names(path)[0])
+    found = role_vars()
+    clashes = [
+        f"{name}: role variable in {found[name]}, fact set in {facts[name]}"
+        for name in sorted(set(facts) & set(found))
+    ]
+    assert clashes == []
 
 
 def test_no_task_variable_is_shadowed_by_a_fact() -> None:

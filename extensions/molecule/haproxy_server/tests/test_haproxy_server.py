@@ -143,6 +143,22 @@ def test_unit_running_and_enabled(host, unit):
     assert service.is_enabled
 
 
+# CAP_DAC_OVERRIDE, CAP_SETGID, CAP_SETUID, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT
+HAPROXY_CAPABILITIES = (1 << 1) | (1 << 6) | (1 << 7) | (1 << 10) | (1 << 18)
+
+
+def test_runs_in_its_sandbox(process_status, unit_properties):
+    """The drop-in's sandbox in force (haproxy_server_unit_hardening): as the kernel applies it
+    to HAProxy's master (no new privileges, only the capabilities it needs to bind, chroot and
+    drop to its user) and as systemd reports it."""
+    status = process_status("haproxy.service")
+    assert status["NoNewPrivs"] == "1"
+    assert int(status["CapBnd"], 16) == HAPROXY_CAPABILITIES
+    names = ("ProtectSystem", "PrivateDevices", "ProtectKernelTunables", "RestrictSUIDSGID")
+    expected = {"ProtectSystem": "full", **dict.fromkeys(names[1:], "yes")}
+    assert unit_properties("haproxy.service", *names) == expected
+
+
 def test_configuration_is_valid(host):
     """HAProxy itself accepts the main file with every fragment (what the role validates)."""
     result = host.run("haproxy -c -q -f %s -f %s", CONF, FRAGMENT_DIR)
