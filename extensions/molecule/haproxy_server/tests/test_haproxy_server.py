@@ -143,14 +143,14 @@ def test_unit_running_and_enabled(host, unit):
     assert service.is_enabled
 
 
-# CAP_DAC_OVERRIDE, CAP_SETGID, CAP_SETUID, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT
-HAPROXY_CAPABILITIES = (1 << 1) | (1 << 6) | (1 << 7) | (1 << 10) | (1 << 18)
+# CAP_DAC_OVERRIDE, CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT
+HAPROXY_CAPABILITIES = (1 << 1) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 10) | (1 << 18)
 
 
 def test_runs_in_its_sandbox(process_status, unit_properties):
     """The drop-in's sandbox in force (haproxy_server_unit_hardening): as the kernel applies it
-    to HAProxy's master (no new privileges, only the capabilities it needs to bind, chroot and
-    drop to its user) and as systemd reports it."""
+    to HAProxy's master (no new privileges, only the capabilities it needs to bind, chroot,
+    drop to its user and signal its workers) and as systemd reports it."""
     status = process_status("haproxy.service")
     assert status["NoNewPrivs"] == "1"
     assert int(status["CapBnd"], 16) == HAPROXY_CAPABILITIES
