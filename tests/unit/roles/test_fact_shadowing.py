@@ -2,9 +2,10 @@
 
 A fact set with ``set_fact`` outranks task and block ``vars:`` and a role's ``vars/main.yml``
 for the rest of the play on that host, so a variable of the same name silently takes the
-fact's old value the second time a role runs in a play. (The systemd_service role once restarted a service because the
-previous service it handled owed a restart.) Variables given to an included role or task
-file are left out: they are the role's interface, read before any fact of the role is set.
+fact's old value the second time a role runs in a play. (The systemd_service role once
+restarted a service because the previous service it handled owed a restart.) Variables given
+to an included role or task file are left out: they are the role's interface, read before
+any fact of the role is set.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def role_vars() -> dict[str, str]:
     """Every variable of a role's vars/main.yml, with its file."""
     found: dict[str, str] = {}
     for path in sorted(REPO.glob("roles/*/vars/main.yml")):
-        found.update(dict.fromkeys(yaml.safe_load(path.read_text()) or {}, str(path.relative_to(REPO))))
+        where = str(path.relative_to(REPO))
+        found.update(dict.fromkeys(yaml.safe_load(path.read_text()) or {}, where))
     return found
 
 
