@@ -159,6 +159,21 @@ def test_runs_in_its_sandbox(process_status, unit_properties):
     assert unit_properties("haproxy.service", *names) == expected
 
 
+# CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_NET_ADMIN, CAP_NET_RAW
+KEEPALIVED_CAPABILITIES = (1 << 5) | (1 << 6) | (1 << 7) | (1 << 12) | (1 << 13)
+
+
+def test_keepalived_runs_in_its_sandbox(process_status, unit_properties):
+    """The keepalived drop-in's sandbox in force (haproxy_server_keepalived_unit_hardening): no
+    new privileges and only the capabilities VRRP, the VIPs and its check script need."""
+    status = process_status("keepalived.service")
+    assert status["NoNewPrivs"] == "1"
+    assert int(status["CapBnd"], 16) == KEEPALIVED_CAPABILITIES
+    names = ("ProtectSystem", "PrivateDevices", "MemoryDenyWriteExecute", "RestrictSUIDSGID")
+    expected = {"ProtectSystem": "full", **dict.fromkeys(names[1:], "yes")}
+    assert unit_properties("keepalived.service", *names) == expected
+
+
 def test_configuration_is_valid(host):
     """HAProxy itself accepts the main file with every fragment (what the role validates)."""
     result = host.run("haproxy -c -q -f %s -f %s", CONF, FRAGMENT_DIR)
