@@ -1,0 +1,122 @@
+"""What placement leaves on a host (Molecule scenario placement).
+
+The functional probe reads the API's version document without a token, is refused without
+one, and lists the resource providers with a token Keystone issues to the admin (the
+password read on the deployment host from the configuration directory's user_secrets.yml,
+OSA_CONFIG_DIR; never part of an assertion or a message).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+testinfra_hosts = ["placement_all"]
+
+PORT = 8780
+KEYSTONE_PORT = 5000
+UNIT = "placement-api.service"
+
+
+def call(url: str, token: str | None = None, body: dict | None = None) -> tuple[int, dict, dict]:
+    """(status, headers, JSON body) of a GET, or of a POST when there is a body."""
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["X-Auth-Token"] = token
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 (lab host)
+    try:
+        with urllib.request.urlopen(req, timeout=15) as reply:  # noqa: S310
+            return reply.status, dict(reply.headers), json.loads(reply.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), {}
+
+
+@pytest.fixture(scope="module")
+def admin_token(host) -> str:
+    lab = os.environ.get("NIMBUS_MOLECULE_LAB", "molecule")
+    secrets_file = (
+        Path(os.environ.get("OSA_CONFIG_DIR") or f"/etc/nimbus-lab/{lab}") / "user_secrets.yml"
+    )
+    password = (yaml.safe_load(secrets_file.read_text()) or {}).get("keystone_auth_admin_password")
+    assert password, f"no keystone_auth_admin_password in {secrets_file}"
+    keystone = host.ansible.get_variables()["groups"]["keystone_all"][0]
+    address = host.backend.ansible_runner.get_variables(keystone)["ansible_host"]
+    user = {"name": "admin", "domain": {"id": "default"}, "password": str(password)}
+    auth = {
+        "auth": {
+            "identity": {"methods": ["password"], "password": {"user": user}},
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
+        }
+    }
+    status, headers, _body = call(f"http://{address}:{KEYSTONE_PORT}/v3/auth/tokens", body=auth)
+    assert status == 201
+    return headers["X-Subject-Token"]
+
+
+def test_unit_running_and_enabled(host):
+    service = host.service(UNIT)
+    assert service.is_running
+    assert service.is_enabled
+
+
+def test_listens_on_the_management_address_only(listeners, management_address):
+    assert listeners("tcp", PORT) == {f"{management_address}:{PORT}"}
+
+
+def test_runs_as_placement_in_its_sandbox(host, process_status):
+    """The API's main process: user placement, no capability, no new privileges, a
+    system-call filter (systemd_service's default sandbox, as the kernel applies it)."""
+    status = process_status(UNIT)
+    uid = status["Uid"].split()[0]
+    assert host.check_output("getent passwd %s", uid).split(":")[0] == "placement"
+    assert int(status["CapBnd"], 16) == 0
+    assert (status["NoNewPrivs"], status["Seccomp"]) == ("1", "2")
+
+
+@pytest.mark.parametrize(
+    ("path", "user", "group", "mode"),
+    [
+        ("/etc/placement/placement.conf", "root", "placement", 0o640),
+        ("/etc/placement/placement.conf.d/secrets.conf", "root", "placement", 0o640),
+        ("/etc/placement/policy.yaml", "root", "placement", 0o640),
+        ("/etc/placement/placement-uwsgi.ini", "root", "placement", 0o640),
+        (f"/etc/systemd/system/{UNIT}", "root", "root", 0o644),
+    ],
+)
+def test_file_owner_and_mode(host, path, user, group, mode):
+    f = host.file(path)
+    assert f.exists
+    assert (f.user, f.group, f.mode) == (user, group, mode)
+
+
+def test_no_restart_owed(host):
+    assert not host.file(f"/var/lib/nimbus/restart-owed/{UNIT}").exists
+
+
+def test_versions_answer_without_a_token(management_address):
+    status, _headers, body = call(f"http://{management_address}:{PORT}/")
+    assert status == 200
+    assert [v["id"] for v in body["versions"]] == ["v1.0"]
+
+
+def test_resource_providers_need_a_token(management_address):
+    status, _headers, _body = call(f"http://{management_address}:{PORT}/resource_providers")
+    assert status == 401
+
+
+def test_resource_providers_listed_with_a_token(management_address, admin_token):
+    status, _headers, body = call(
+        f"http://{management_address}:{PORT}/resource_providers", token=admin_token
+    )
+    assert status == 200
+    assert isinstance(body["resource_providers"], list)
