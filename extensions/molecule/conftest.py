@@ -39,6 +39,31 @@ def process_status(host, unit_properties):
 
 
 @pytest.fixture
+def process_sandbox(host, process_status):
+    """``process_sandbox(unit)``: who a unit's main process runs as and the sandbox the kernel
+    applies to it: (user name, bounding capabilities as an int, ``NoNewPrivs``, ``Seccomp``)."""
+
+    def read(unit: str) -> tuple[str, int, str, str]:
+        status = process_status(unit)
+        uid = status["Uid"].split()[0]
+        user = host.check_output("getent passwd %s", uid).split(":")[0]
+        return user, int(status["CapBnd"], 16), status["NoNewPrivs"], status["Seccomp"]
+
+    return read
+
+
+@pytest.fixture
+def owner_and_mode(host):
+    """``owner_and_mode(path)``: (user, group, mode) of a file or directory, None when missing."""
+
+    def read(path: str) -> tuple[str, str, int] | None:
+        f = host.file(path)
+        return (f.user, f.group, f.mode) if f.exists else None
+
+    return read
+
+
+@pytest.fixture
 def listeners(host):
     """``listeners(proto, port)``: local ``address:port`` of the sockets of a port (tcp/udp).
 

@@ -143,35 +143,30 @@ def test_unit_running_and_enabled(host, unit):
     assert service.is_enabled
 
 
-# CAP_DAC_OVERRIDE, CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT
+# HAProxy's master: CAP_DAC_OVERRIDE, CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_NET_BIND_SERVICE,
+# CAP_SYS_CHROOT (bind, chroot, drop to its user, signal its workers, its admin socket).
 HAPROXY_CAPABILITIES = (1 << 1) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 10) | (1 << 18)
-
-
-def test_runs_in_its_sandbox(process_status, unit_properties):
-    """The drop-in's sandbox in force (haproxy_server_unit_hardening): as the kernel applies it
-    to HAProxy's master (no new privileges, only the capabilities it needs to bind, chroot,
-    drop to its user and signal its workers) and as systemd reports it."""
-    status = process_status("haproxy.service")
-    assert status["NoNewPrivs"] == "1"
-    assert int(status["CapBnd"], 16) == HAPROXY_CAPABILITIES
-    names = ("ProtectSystem", "PrivateDevices", "ProtectKernelTunables", "RestrictSUIDSGID")
-    expected = {"ProtectSystem": "full", **dict.fromkeys(names[1:], "yes")}
-    assert unit_properties("haproxy.service", *names) == expected
-
-
-# CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_NET_ADMIN, CAP_NET_RAW
+# keepalived: CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_NET_ADMIN, CAP_NET_RAW (the VIPs, VRRP,
+# gratuitous ARP, its check script).
 KEEPALIVED_CAPABILITIES = (1 << 5) | (1 << 6) | (1 << 7) | (1 << 12) | (1 << 13)
 
 
-def test_keepalived_runs_in_its_sandbox(process_status, unit_properties):
-    """The keepalived drop-in's sandbox in force (haproxy_server_keepalived_unit_hardening): no
-    new privileges and only the capabilities VRRP, the VIPs and its check script need."""
-    status = process_status("keepalived.service")
-    assert status["NoNewPrivs"] == "1"
-    assert int(status["CapBnd"], 16) == KEEPALIVED_CAPABILITIES
-    names = ("ProtectSystem", "PrivateDevices", "MemoryDenyWriteExecute", "RestrictSUIDSGID")
+@pytest.mark.parametrize(
+    ("unit", "capabilities", "options"),
+    [
+        ("haproxy.service", HAPROXY_CAPABILITIES, ("ProtectKernelTunables",)),
+        ("keepalived.service", KEEPALIVED_CAPABILITIES, ("MemoryDenyWriteExecute",)),
+    ],
+)
+def test_runs_in_its_sandbox(process_status, unit_properties, unit, capabilities, options):
+    """The role's drop-ins in force (haproxy_server_unit_hardening,
+    haproxy_server_keepalived_unit_hardening): as the kernel applies them to the main process
+    (no new privileges, only the capabilities it needs) and as systemd reports them."""
+    status = process_status(unit)
+    assert (status["NoNewPrivs"], int(status["CapBnd"], 16)) == ("1", capabilities)
+    names = ("ProtectSystem", "PrivateDevices", "RestrictSUIDSGID", *options)
     expected = {"ProtectSystem": "full", **dict.fromkeys(names[1:], "yes")}
-    assert unit_properties("keepalived.service", *names) == expected
+    assert unit_properties(unit, *names) == expected
 
 
 def test_configuration_is_valid(host):

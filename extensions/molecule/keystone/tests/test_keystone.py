@@ -82,31 +82,25 @@ def test_listens_on_the_management_address_only(listeners, management_address):
     assert listeners("tcp", PORT) == {f"{management_address}:{PORT}"}
 
 
-def test_runs_as_keystone_in_its_sandbox(host, process_status):
+def test_runs_as_keystone_in_its_sandbox(process_sandbox):
     """The API's main process: user keystone, no capability, no new privileges, a system-call
     filter (systemd_service's default sandbox, as the kernel applies it)."""
-    status = process_status(UNIT)
-    uid = status["Uid"].split()[0]
-    assert host.check_output("getent passwd %s", uid).split(":")[0] == "keystone"
-    assert int(status["CapBnd"], 16) == 0
-    assert (status["NoNewPrivs"], status["Seccomp"]) == ("1", "2")
+    assert process_sandbox(UNIT) == ("keystone", 0, "1", "2")
 
 
 @pytest.mark.parametrize(
-    ("path", "user", "group", "mode"),
+    ("path", "expected"),
     [
-        ("/etc/keystone/keystone.conf", "root", "keystone", 0o640),
-        ("/etc/keystone/keystone.conf.d", "root", "keystone", 0o750),
-        ("/etc/keystone/keystone.conf.d/secrets.conf", "root", "keystone", 0o640),
-        ("/etc/keystone/policy.yaml", "root", "keystone", 0o640),
-        ("/etc/keystone/keystone-uwsgi.ini", "root", "keystone", 0o640),
-        (f"/etc/systemd/system/{UNIT}", "root", "root", 0o644),
+        ("/etc/keystone/keystone.conf", ("root", "keystone", 0o640)),
+        ("/etc/keystone/keystone.conf.d", ("root", "keystone", 0o750)),
+        ("/etc/keystone/keystone.conf.d/secrets.conf", ("root", "keystone", 0o640)),
+        ("/etc/keystone/policy.yaml", ("root", "keystone", 0o640)),
+        ("/etc/keystone/keystone-uwsgi.ini", ("root", "keystone", 0o640)),
+        (f"/etc/systemd/system/{UNIT}", ("root", "root", 0o644)),
     ],
 )
-def test_file_owner_and_mode(host, path, user, group, mode):
-    f = host.file(path)
-    assert f.exists
-    assert (f.user, f.group, f.mode) == (user, group, mode)
+def test_file_owner_and_mode(owner_and_mode, path, expected):
+    assert owner_and_mode(path) == expected
 
 
 @pytest.mark.parametrize("directory", KEY_DIRS)

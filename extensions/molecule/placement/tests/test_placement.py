@@ -73,30 +73,24 @@ def test_listens_on_the_management_address_only(listeners, management_address):
     assert listeners("tcp", PORT) == {f"{management_address}:{PORT}"}
 
 
-def test_runs_as_placement_in_its_sandbox(host, process_status):
+def test_runs_as_placement_in_its_sandbox(process_sandbox):
     """The API's main process: user placement, no capability, no new privileges, a
     system-call filter (systemd_service's default sandbox, as the kernel applies it)."""
-    status = process_status(UNIT)
-    uid = status["Uid"].split()[0]
-    assert host.check_output("getent passwd %s", uid).split(":")[0] == "placement"
-    assert int(status["CapBnd"], 16) == 0
-    assert (status["NoNewPrivs"], status["Seccomp"]) == ("1", "2")
+    assert process_sandbox(UNIT) == ("placement", 0, "1", "2")
 
 
 @pytest.mark.parametrize(
-    ("path", "user", "group", "mode"),
+    ("path", "expected"),
     [
-        ("/etc/placement/placement.conf", "root", "placement", 0o640),
-        ("/etc/placement/placement.conf.d/secrets.conf", "root", "placement", 0o640),
-        ("/etc/placement/policy.yaml", "root", "placement", 0o640),
-        ("/etc/placement/placement-uwsgi.ini", "root", "placement", 0o640),
-        (f"/etc/systemd/system/{UNIT}", "root", "root", 0o644),
+        ("/etc/placement/placement.conf", ("root", "placement", 0o640)),
+        ("/etc/placement/placement.conf.d/secrets.conf", ("root", "placement", 0o640)),
+        ("/etc/placement/policy.yaml", ("root", "placement", 0o640)),
+        ("/etc/placement/placement-uwsgi.ini", ("root", "placement", 0o640)),
+        (f"/etc/systemd/system/{UNIT}", ("root", "root", 0o644)),
     ],
 )
-def test_file_owner_and_mode(host, path, user, group, mode):
-    f = host.file(path)
-    assert f.exists
-    assert (f.user, f.group, f.mode) == (user, group, mode)
+def test_file_owner_and_mode(owner_and_mode, path, expected):
+    assert owner_and_mode(path) == expected
 
 
 def test_no_restart_owed(host):
