@@ -84,7 +84,6 @@ def test_runs_as_placement_in_its_sandbox(process_sandbox):
     [
         ("/etc/placement/placement.conf", ("root", "placement", 0o640)),
         ("/etc/placement/placement.conf.d/secrets.conf", ("root", "placement", 0o640)),
-        ("/etc/placement/policy.yaml", ("root", "placement", 0o640)),
         ("/etc/placement/placement-uwsgi.ini", ("root", "placement", 0o640)),
         (f"/etc/systemd/system/{UNIT}", ("root", "root", 0o644)),
     ],
