@@ -54,7 +54,9 @@ from ansible_collections.nimbus.cloud.plugins.plugin_utils.systemd_units import 
 )
 
 
-def systemd_directives(options: Mapping[str, Any], overrides: Mapping[str, Any] | None = None) -> str:
+def systemd_directives(
+    options: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
+) -> str:
     try:
         return directives(options, overrides)
     except DirectiveError as err:
