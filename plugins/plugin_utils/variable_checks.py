@@ -26,6 +26,8 @@ Constraints (all of a mapping apply; ``fix`` adds the operator's fix to the mess
   ``{allow_empty: true}`` the empty string is allowed too.
 - ``overrides: ini``: section -> option -> scalar, list of scalars or null.
   ``overrides: flat``: key -> scalar or null.
+  ``overrides: systemd``: unit-file options, key -> one-line scalar, list of them, or null
+  (the rules of ``systemd_units.directives``, which writes them).
 - ``pattern``: a regular expression the whole (string) value must match.
 - ``more_than``: the name of another variable of the role that the value must exceed.
 - ``each: <constraint>``: the constraint for every value of a mapping (or item of a list).
@@ -45,6 +47,11 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
+
+from ansible_collections.nimbus.cloud.plugins.plugin_utils.systemd_units import (
+    DirectiveError,
+    directives,
+)
 
 CHECK_KEY = "nimbus_check"  # where merge_checks puts a variable's constraint
 BOOL_TRUE = frozenset({"yes", "on", "1", "true", "y", "t"})
@@ -306,9 +313,18 @@ def _scalar(value: Any) -> bool:
 
 
 def overrides_problem(value: Any, shape: str) -> str:
-    """Why ``value`` is not an override mapping of ``shape`` (``ini`` or ``flat``), or ''."""
+    """Why ``value`` is not an override mapping of ``shape``, or ''.
+
+    Shapes: ``ini``, ``flat``, ``systemd`` (unit-file options).
+    """
     if not isinstance(value, Mapping):
         return "must be a mapping"
+    if shape == "systemd":
+        try:
+            directives(value)
+        except DirectiveError as err:
+            return f"is not a set of unit-file options: {err}"
+        return ""
     for key, inner in value.items():
         if shape == "flat":
             if not _scalar(inner):
