@@ -49,10 +49,17 @@ ISSUE_IDS = (
     "unknown-sst-method",
     "bind-address-not-an-address",
     "negative-apt-cache-time",
+    # and a sandbox option that would add a directive to haproxy.service's drop-in
+    "sandbox-option-with-a-line-break",
 )
 ISSUE_CASES = [case for case in CASES["bad_values"] if case["id"] in ISSUE_IDS]
 # Files the setup playbooks write early; a failed precheck must leave them as they were.
-WATCHED = ("/etc/memcached.conf", "/etc/mysql/mariadb.conf.d/99-nimbus-galera.cnf", "/etc/hosts")
+WATCHED = (
+    "/etc/memcached.conf",
+    "/etc/mysql/mariadb.conf.d/99-nimbus-galera.cnf",
+    "/etc/hosts",
+    "/etc/systemd/system/haproxy.service.d/nimbus.conf",
+)
 RECAP = re.compile(
     r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M
 )
