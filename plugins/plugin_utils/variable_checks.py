@@ -312,6 +312,14 @@ def _scalar(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
 
 
+def _unit_options_problem(value: Mapping[str, Any]) -> str:
+    try:
+        directives(value)
+    except DirectiveError as err:
+        return f"is not a set of unit-file options: {err}"
+    return ""
+
+
 def overrides_problem(value: Any, shape: str) -> str:
     """Why ``value`` is not an override mapping of ``shape``, or ''.
 
@@ -320,11 +328,7 @@ def overrides_problem(value: Any, shape: str) -> str:
     if not isinstance(value, Mapping):
         return "must be a mapping"
     if shape == "systemd":
-        try:
-            directives(value)
-        except DirectiveError as err:
-            return f"is not a set of unit-file options: {err}"
-        return ""
+        return _unit_options_problem(value)
     for key, inner in value.items():
         if shape == "flat":
             if not _scalar(inner):
