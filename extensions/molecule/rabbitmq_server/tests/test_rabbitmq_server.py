@@ -89,6 +89,19 @@ def test_runs_in_its_sandbox(process_status, unit_properties):
     assert unit_properties("rabbitmq-server.service", "ProtectSystem") == {"ProtectSystem": "full"}
 
 
+def test_port_mapper_runs_in_its_sandbox(process_sandbox, unit_properties):
+    """The epmd drop-in's sandbox in force (rabbitmq_server_epmd_unit_hardening): as the kernel
+    applies it to epmd (its own user, no capability, no new privileges, a system-call filter)
+    and as systemd reports it."""
+    user, capabilities, no_new_privs, seccomp = process_sandbox("epmd.service")
+    assert (user, capabilities, no_new_privs, seccomp) == ("epmd", 0, "1", "2")
+    names = ("PrivateTmp", "PrivateDevices", "MemoryDenyWriteExecute", "ProtectKernelTunables")
+    assert unit_properties("epmd.service", *names) == dict.fromkeys(names, "yes")
+    assert unit_properties("epmd.service", "ProtectSystem") == {"ProtectSystem": "strict"}
+    # An allow list (@system-service); systemd shows "~" for no filter, "~..." for a deny list.
+    assert not unit_properties("epmd.service", "SystemCallFilter")["SystemCallFilter"].startswith("~")
+
+
 @pytest.mark.parametrize(
     ("path", "user", "group", "mode"),
     [
@@ -101,6 +114,7 @@ def test_runs_in_its_sandbox(process_status, unit_properties):
         ("/etc/rabbitmq/tls/rabbitmq.pem", "root", "rabbitmq", 0o640),
         ("/etc/systemd/system/rabbitmq-server.service.d/nimbus.conf", "root", "root", 0o644),
         ("/etc/systemd/system/epmd.socket.d/nimbus.conf", "root", "root", 0o644),
+        ("/etc/systemd/system/epmd.service.d/nimbus.conf", "root", "root", 0o644),
     ],
 )
 def test_file_owner_and_mode(host, path, user, group, mode):
