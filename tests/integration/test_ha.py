@@ -638,7 +638,7 @@ def test_rabbitmq_restart_that_would_break_a_quorum_queue_waits_and_stays_owed(
     # The change is taken back: the two members' files change again, and their owed restart
     # is paid one member at a time.
     run = openstack_ansible("rabbitmq.yml")
-    restarted = {h for h in INFRA if f"rabbitmq_server : Restart RabbitMQ on {h}]" in run.stdout}
+    restarted = {h for h in INFRA if f"rabbitmq_server : Stop RabbitMQ on {h}]" in run.stdout}
     assert restarted == {first, second}, f"rabbitmq.yml restarted {sorted(restarted)}"
     for host in (first, second):
         assert rabbit_main_pid(host) != pids[host], f"{host}: RabbitMQ was not restarted"
