@@ -32,6 +32,22 @@ def test_runs_as_memcache(host):
     assert process.user == "memcache"
 
 
+def test_runs_in_its_sandbox(process_sandbox, unit_properties):
+    """The drop-in's sandbox in force (memcached_server_unit_hardening): as the kernel applies
+    it to memcached (only CAP_SETUID and CAP_SETGID in the bounding set, no new privileges, a
+    system-call filter) and as systemd reports it."""
+    user, capabilities, no_new_privs, seccomp = process_sandbox("memcached.service")
+    cap_setgid, cap_setuid = 6, 7
+    assert (user, no_new_privs, seccomp) == ("memcache", "1", "2")
+    assert capabilities == (1 << cap_setgid) | (1 << cap_setuid)
+    # memcached drops capabilities itself once it is memcache: systemd's view is the drop-in's.
+    bounding = unit_properties("memcached", "CapabilityBoundingSet")["CapabilityBoundingSet"]
+    assert sorted(bounding.split()) == ["cap_setgid", "cap_setuid"]
+    assert unit_properties("memcached", "ProtectSystem") == {"ProtectSystem": "strict"}
+    syscalls = unit_properties("memcached", "SystemCallFilter")["SystemCallFilter"]
+    assert syscalls and not syscalls.startswith("~")
+
+
 @pytest.mark.parametrize(
     ("path", "user", "group", "mode"),
     [
