@@ -118,6 +118,21 @@ CASES = [
         failing=(r"test_file_owner_and_mode\[.*/etc/keystone/keystone\.conf\.d/secrets\.conf-",),
         shows=("420 == 416", "420 != 416"),
     ),
+    Breakage(
+        scenario="glance",
+        breaks="chmod 0644 /etc/glance/glance-api.conf.d/secrets.conf",
+        repairs="chmod 0640 /etc/glance/glance-api.conf.d/secrets.conf",
+        failing=(r"test_file_owner_and_mode\[.*/etc/glance/glance-api\.conf\.d/secrets\.conf-",),
+        shows=("420 == 416", "420 != 416"),
+    ),
+    # OVN has no key of its own: its daemons use the host key the pki role issues.
+    Breakage(
+        scenario="ovn",
+        breaks="chmod 0644 /etc/nimbus/pki/server.key",
+        repairs="chmod 0640 /etc/nimbus/pki/server.key",
+        failing=(r"test_file_owner_and_mode\[.*/etc/nimbus/pki/server\.key-",),
+        shows=("420 == 416", "420 != 416"),
+    ),
 ]
 
 
