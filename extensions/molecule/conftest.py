@@ -7,7 +7,16 @@ operator would: ``systemctl show``, ``ss``, ``stat``.
 
 from __future__ import annotations
 
+import json
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+
 import pytest
+import yaml
+
+KEYSTONE_PORT = 5000
 
 
 @pytest.fixture
@@ -87,3 +96,43 @@ def listeners(host):
 def management_address(host) -> str:
     """The host's management address: lab hosts are reached on it (ansible_host)."""
     return host.ansible.get_variables()["ansible_host"]
+
+
+@pytest.fixture(scope="module")
+def admin_auth(host) -> tuple[str, list]:
+    """(token, catalog) Keystone issues to the admin, scoped to the admin project, asked of the
+    first Keystone host. The password is read on the deployment host from the configuration
+    directory's user_secrets.yml (OSA_CONFIG_DIR, else the Molecule lab's); it is never part of
+    an assertion or a message."""
+    lab = os.environ.get("NIMBUS_MOLECULE_LAB", "molecule")
+    secrets_file = (
+        Path(os.environ.get("OSA_CONFIG_DIR") or f"/etc/nimbus-lab/{lab}") / "user_secrets.yml"
+    )
+    password = (yaml.safe_load(secrets_file.read_text()) or {}).get("keystone_auth_admin_password")
+    assert password, f"no keystone_auth_admin_password in {secrets_file}"
+    keystone = host.ansible.get_variables()["groups"]["keystone_all"][0]
+    address = host.backend.ansible_runner.get_variables(keystone)["ansible_host"]
+    user = {"name": "admin", "domain": {"id": "default"}, "password": str(password)}
+    auth = {
+        "auth": {
+            "identity": {"methods": ["password"], "password": {"user": user}},
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
+        }
+    }
+    req = urllib.request.Request(
+        f"http://{address}:{KEYSTONE_PORT}/v3/auth/tokens",
+        data=json.dumps(auth).encode(),
+        headers={"Accept": "application/json", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as reply:  # noqa: S310
+            status, token, body = reply.status, reply.headers["X-Subject-Token"], reply.read()
+    except urllib.error.HTTPError as err:
+        status, token, body = err.code, None, b"{}"
+    assert status == 201, f"Keystone answered {status} to the admin's password"
+    return token, json.loads(body)["token"]["catalog"]
+
+
+@pytest.fixture(scope="module")
+def admin_token(admin_auth) -> str:
+    return admin_auth[0]

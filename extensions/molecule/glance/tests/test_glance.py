@@ -13,20 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import urllib.error
 import urllib.request
 import uuid
 from email.message import Message
-from pathlib import Path
 
 import pytest
-import yaml
 
 testinfra_hosts = ["glance_all"]
 
 PORT = 9292
-KEYSTONE_PORT = 5000
 UNIT = "glance-api.service"
 FILE_STORE = "/var/lib/glance/images"
 # What the probe uploads: a few bytes, not an image any hypervisor would boot.
@@ -69,36 +65,6 @@ def call(
         return status, headers, json.loads(raw or b"{}")
     except ValueError:
         return status, headers, {}
-
-
-@pytest.fixture(scope="module")
-def admin_auth(host) -> tuple[str, list]:
-    """(token, catalog) Keystone issues to the admin, scoped to the admin project."""
-    lab = os.environ.get("NIMBUS_MOLECULE_LAB", "molecule")
-    secrets_file = (
-        Path(os.environ.get("OSA_CONFIG_DIR") or f"/etc/nimbus-lab/{lab}") / "user_secrets.yml"
-    )
-    password = (yaml.safe_load(secrets_file.read_text()) or {}).get("keystone_auth_admin_password")
-    assert password, f"no keystone_auth_admin_password in {secrets_file}"
-    keystone = host.ansible.get_variables()["groups"]["keystone_all"][0]
-    address = host.backend.ansible_runner.get_variables(keystone)["ansible_host"]
-    user = {"name": "admin", "domain": {"id": "default"}, "password": str(password)}
-    auth = {
-        "auth": {
-            "identity": {"methods": ["password"], "password": {"user": user}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
-        }
-    }
-    status, headers, body = call(
-        "POST", f"http://{address}:{KEYSTONE_PORT}/v3/auth/tokens", body=auth
-    )
-    assert status == 201
-    return headers["X-Subject-Token"], body["token"]["catalog"]
-
-
-@pytest.fixture(scope="module")
-def admin_token(admin_auth) -> str:
-    return admin_auth[0]
 
 
 @pytest.fixture(scope="module")

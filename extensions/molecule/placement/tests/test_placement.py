@@ -9,18 +9,14 @@ OSA_CONFIG_DIR; never part of an assertion or a message).
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-import yaml
 
 testinfra_hosts = ["placement_all"]
 
 PORT = 8780
-KEYSTONE_PORT = 5000
 UNIT = "placement-api.service"
 
 
@@ -39,28 +35,6 @@ def call(url: str, token: str | None = None, body: dict | None = None) -> tuple[
             return reply.status, dict(reply.headers), json.loads(reply.read() or b"{}")
     except urllib.error.HTTPError as err:
         return err.code, dict(err.headers), {}
-
-
-@pytest.fixture(scope="module")
-def admin_token(host) -> str:
-    lab = os.environ.get("NIMBUS_MOLECULE_LAB", "molecule")
-    secrets_file = (
-        Path(os.environ.get("OSA_CONFIG_DIR") or f"/etc/nimbus-lab/{lab}") / "user_secrets.yml"
-    )
-    password = (yaml.safe_load(secrets_file.read_text()) or {}).get("keystone_auth_admin_password")
-    assert password, f"no keystone_auth_admin_password in {secrets_file}"
-    keystone = host.ansible.get_variables()["groups"]["keystone_all"][0]
-    address = host.backend.ansible_runner.get_variables(keystone)["ansible_host"]
-    user = {"name": "admin", "domain": {"id": "default"}, "password": str(password)}
-    auth = {
-        "auth": {
-            "identity": {"methods": ["password"], "password": {"user": user}},
-            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
-        }
-    }
-    status, headers, _body = call(f"http://{address}:{KEYSTONE_PORT}/v3/auth/tokens", body=auth)
-    assert status == 201
-    return headers["X-Subject-Token"]
 
 
 def test_unit_running_and_enabled(host):
