@@ -125,6 +125,32 @@ CASES = [
         failing=(r"test_file_owner_and_mode\[.*/etc/glance/glance-api\.conf\.d/secrets\.conf-",),
         shows=("420 == 416", "420 != 416"),
     ),
+    # A grant taken from a db_setup account: the role grants exactly what was asked.
+    Breakage(
+        scenario="db_setup",
+        breaks=(
+            "mariadb -e \"REVOKE SELECT ON nimbus_molecule_ro.* FROM 'nimbus_molecule_reader'@'%'\""
+        ),
+        repairs=(
+            "mariadb -e \"GRANT SELECT ON nimbus_molecule_ro.* TO 'nimbus_molecule_reader'@'%'\""
+        ),
+        failing=(r"test_exactly_the_requested_privileges\[.*-nimbus_molecule_ro\]",),
+        shows=("frozenset({'SHOW VIEW'})",),
+    ),
+    # An mq_setup user's write permission widened to everything on its vhost.
+    Breakage(
+        scenario="mq_setup",
+        breaks=(
+            "rabbitmqctl -q set_permissions -p /nimbus_molecule_watch nimbus_molecule.watcher "
+            "'^$' '.*' '.*'"
+        ),
+        repairs=(
+            "rabbitmqctl -q set_permissions -p /nimbus_molecule_watch nimbus_molecule.watcher "
+            "'^$' '^nimbus_molecule\\.' '.*'"
+        ),
+        failing=(r"test_exactly_the_requested_permissions\[.*-nimbus_molecule\.watcher\]",),
+        shows=("('^$', '.*', '.*')",),
+    ),
     # OVN has no key of its own: its daemons use the host key the pki role issues.
     Breakage(
         scenario="ovn",
