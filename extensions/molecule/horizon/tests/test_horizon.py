@@ -192,11 +192,17 @@ def test_file_owner_and_mode(owner_and_mode, path, expected):
     assert owner_and_mode(path) == expected
 
 
-def test_package_reads_the_settings_from_etc(host):
-    """openstack_dashboard's local settings are a link to /etc/horizon/local_settings.py."""
+def test_running_code_reads_the_settings_from_etc(host, unit_properties):
+    """The venv the unit runs is the version the static files were built for, and its
+    openstack_dashboard reads its local settings through a link to /etc/horizon."""
+    exec_start = unit_properties(UNIT, "ExecStart")["ExecStart"]
+    venv = re.search(r"path=(\S+)/bin/uwsgi ", exec_start)
+    assert venv, exec_start
+    version = host.file(f"{HOME}/static.stamp").content_string.split()[1]
+    assert venv.group(1).endswith(f"/horizon-{version}")
     links = host.check_output(
-        "find /openstack/venvs/horizon-*/lib -maxdepth 5 "
-        "-path '*/openstack_dashboard/local/local_settings.py'"
+        "find %s/lib -maxdepth 5 -path '*/openstack_dashboard/local/local_settings.py'",
+        venv.group(1),
     ).split()
     assert len(links) == 1, links
     assert host.file(links[0]).is_symlink
