@@ -5,9 +5,11 @@ HTTP with ``X-Forwarded-Proto: https``: HAProxy terminates TLS, and Django then 
 cookies ``Secure`` and checks the ``Referer`` of a form as on HTTPS). The login page answers
 with Django's CSRF token and links compressed stylesheets that uWSGI serves; the admin logs in
 through the form (the password read on the deployment host from the configuration directory's
-user_secrets.yml, OSA_CONFIG_DIR; never part of an assertion or a message), lands on a page of
-the dashboard that names the user and offers the logout, logs out, and is then sent back to the
-login page. A form posted without its CSRF token is refused.
+user_secrets.yml, OSA_CONFIG_DIR; never part of an assertion or a message), is sent to a
+dashboard's home, sees the Identity dashboard (it needs Keystone only: the Project dashboard's
+home needs Nova) name the user and offer the logout, logs out, and is then sent back to the login
+page. A form posted without its CSRF token is refused. Users' way in, HTTPS on the external VIP
+(HAProxy, verified with the deployment CA), answers with the login form.
 """
 
 from __future__ import annotations
