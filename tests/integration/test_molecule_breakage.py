@@ -151,6 +151,14 @@ CASES = [
         failing=(r"test_exactly_the_requested_permissions\[.*-nimbus_molecule\.watcher\]",),
         shows=("('^$', '.*', '.*')",),
     ),
+    # Django's SECRET_KEY (it signs the sessions and the CSRF tokens) readable by everyone.
+    Breakage(
+        scenario="horizon",
+        breaks="chmod 0644 /etc/horizon/secret_key",
+        repairs="chmod 0640 /etc/horizon/secret_key",
+        failing=(r"test_file_owner_and_mode\[.*/etc/horizon/secret_key-",),
+        shows=("420 == 416", "420 != 416"),
+    ),
     # OVN has no key of its own: its daemons use the host key the pki role issues.
     Breakage(
         scenario="ovn",
