@@ -237,11 +237,12 @@ stage_ha() {
     # bootstrap too: run by name on a fresh checkout, nothing else has installed the collection.
     scripts/gate-check.sh "$HA_SCENARIO" --steps bootstrap,lab,deploy,healthcheck,idempotency || return 1
     # The suites of the roles whose state differs with three hosts (one VIP holder, the Galera
-    # and RabbitMQ clusters, Keystone's keys and timer on the first host), on the healthy
+    # and RabbitMQ clusters, Keystone's keys and timer on the first host, the OVN databases' RAFT
+    # clusters; ha-core has no chassis, so the ovn suite skips its chassis checks), on the healthy
     # deployment, before the fault tests change it; the host-level suites (openstack_hosts,
     # pki, memcached_server) check the same things as on aio. NIMBUS_HA_TESTINFRA_SUITES: others.
     NIMBUS_TESTINFRA_CONFIG_DIR="/etc/nimbus-lab/$HA_SCENARIO" \
-        NIMBUS_TESTINFRA_SUITES="${NIMBUS_HA_TESTINFRA_SUITES:-haproxy_server galera_server rabbitmq_server keystone}" \
+        NIMBUS_TESTINFRA_SUITES="${NIMBUS_HA_TESTINFRA_SUITES:-haproxy_server galera_server rabbitmq_server keystone ovn}" \
         stage_testinfra || return 1
     say "the ha fault tests (tests/integration/test_ha.py) on $HA_SCENARIO, deployed in $((SECONDS - t0))s"
     # The OVN protocol change (about 5 minutes) runs only when asked (NIMBUS_TEST_OVN_PROTOCOL=1):
