@@ -136,3 +136,15 @@ def admin_auth(host) -> tuple[str, list]:
 @pytest.fixture(scope="module")
 def admin_token(admin_auth) -> str:
     return admin_auth[0]
+
+
+@pytest.fixture
+def sql(host):
+    """``sql(query)``: rows of a MariaDB query, run as root through the unix socket (tab-separated
+    fields)."""
+
+    def run(query: str) -> list[list[str]]:
+        out = host.check_output("mariadb --batch --skip-column-names -e %s", query)
+        return [line.split("\t") for line in out.splitlines()]
+
+    return run

@@ -73,17 +73,6 @@ GRANT = re.compile(r"^GRANT (?P<privs>.+?) ON (?P<scope>\S+) TO ")
 
 
 @pytest.fixture
-def sql(host):
-    """``sql(query)``: rows of a query run as root through the unix socket (tab-separated)."""
-
-    def run(query: str) -> list[list[str]]:
-        out = host.check_output("mariadb --batch --skip-column-names -e %s", query)
-        return [line.split("\t") for line in out.splitlines()]
-
-    return run
-
-
-@pytest.fixture
 def as_user(host, management_address):
     """``as_user(db, query, password=None)``: the client run over TCP to the host's management
     address as the database's account (its password, or the one given), TLS verified with the

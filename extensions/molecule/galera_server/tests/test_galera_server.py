@@ -21,17 +21,6 @@ TLS_KEY = "/etc/mysql/tls/server.key"
 
 
 @pytest.fixture
-def sql(host):
-    """``sql(query)``: rows of a query run as root through the unix socket (tab-separated)."""
-
-    def run(query: str) -> list[list[str]]:
-        out = host.check_output("mariadb --batch --skip-column-names -e %s", query)
-        return [line.split("\t") for line in out.splitlines()]
-
-    return run
-
-
-@pytest.fixture
 def members(host) -> list[str]:
     return host.ansible.get_variables()["groups"]["galera_all"]
 
