@@ -120,7 +120,7 @@ class Browser:
 
     def follow(self, path: str, limit: int = 5) -> tuple[str, int, str]:
         """(path, status, body) of the page a GET of path ends on after redirects."""
-        for _ in range(limit):
+        for _hop in range(limit):
             status, headers, body = self.request(path)
             if status not in (301, 302, 303) or not headers["Location"]:
                 return path, status, body
