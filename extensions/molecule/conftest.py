@@ -148,3 +148,14 @@ def sql(host):
         return [line.split("\t") for line in out.splitlines()]
 
     return run
+
+
+@pytest.fixture
+def rabbitmqctl(host):
+    """``rabbitmqctl(*args)``: the JSON a ``rabbitmqctl`` command prints."""
+
+    def run(*args: str):
+        out = host.check_output("rabbitmqctl -q --formatter json" + " %s" * len(args), *args)
+        return json.loads(out)
+
+    return run

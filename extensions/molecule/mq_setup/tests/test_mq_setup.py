@@ -79,17 +79,6 @@ FOREIGN = [
 API_ACCOUNTS = [a for a in ACCOUNTS if "management" in a.tags]
 
 
-@pytest.fixture
-def rabbitmqctl(host):
-    """``rabbitmqctl(*args)``: the JSON a ``rabbitmqctl`` command prints."""
-
-    def run(*args: str):
-        out = host.check_output("rabbitmqctl -q --formatter json" + " %s" * len(args), *args)
-        return json.loads(out)
-
-    return run
-
-
 def _recv_exact(conn: ssl.SSLSocket, size: int) -> bytes:
     data = b""
     while len(data) < size:

@@ -25,17 +25,6 @@ PROBE = "nimbus-probe"
 
 
 @pytest.fixture
-def rabbitmqctl(host):
-    """``rabbitmqctl(*args)``: the JSON a ``rabbitmqctl`` command prints."""
-
-    def run(*args: str):
-        out = host.check_output("rabbitmqctl -q --formatter json" + " %s" * len(args), *args)
-        return json.loads(out)
-
-    return run
-
-
-@pytest.fixture
 def members(host) -> list[str]:
     return host.ansible.get_variables()["groups"]["rabbitmq_all"]
 
