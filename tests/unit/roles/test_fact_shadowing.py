@@ -75,7 +75,7 @@ def role_vars() -> dict[str, str]:
 
 
 def test_the_scan_reads_the_role_variables() -> None:
-    assert "_systemd_service_owed" in role_vars()
+    assert "_systemd_service_u_owed" in role_vars()
 
 
 def test_no_role_variable_is_shadowed_by_a_fact() -> None:
