@@ -79,9 +79,10 @@ def test_main_process_sandbox(process_sandbox):
 
 
 def test_workers_run_as_the_user(host, unit_properties):
-    """The master and its workers (procname prefix), all as the service's user."""
+    """The master's workers: as many as asked, named with the procname prefix, each as the
+    service's user."""
     pid = unit_properties(UNIT, "MainPID")["MainPID"]
-    out = host.check_output("ps -o user=,args= --ppid %s", pid)
+    out = host.check_output("ps -o user:32=,args= --ppid %s", pid)
     workers = [line.split(None, 1) for line in out.splitlines() if line.strip()]
     assert len(workers) == PROCESSES, out
     for user, args in workers:
