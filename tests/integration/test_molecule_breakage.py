@@ -159,6 +159,43 @@ CASES = [
         failing=(r"test_file_owner_and_mode\[.*/etc/horizon/secret_key-",),
         shows=("420 == 416", "420 != 416"),
     ),
+    # A distribution taken out of a venv behind the role's back (the venv kept aside, put back).
+    Breakage(
+        scenario="python_venv",
+        breaks=(
+            "v=/openstack/venvs/nimbus-molecule-2.0 && cp -a $v /root/venv.molecule && "
+            "$v/bin/python -m pip uninstall -y -q --disable-pip-version-check PasteDeploy"
+        ),
+        repairs=(
+            "rm -rf /openstack/venvs/nimbus-molecule-2.0 && "
+            "mv /root/venv.molecule /openstack/venvs/nimbus-molecule-2.0"
+        ),
+        failing=(
+            r"test_venv_holds_exactly_what_was_asked_at_the_pinned_versions\[.*-2\.0\]",
+            r"test_venv_python_imports_its_packages\[.*-2\.0\]",
+            r"test_stamp_records_what_the_venv_holds\[.*-2\.0\]",
+        ),
+        shows=("No module named 'paste.deploy'",),
+    ),
+    # A uWSGI application on every address, its ini readable by everyone.
+    Breakage(
+        scenario="uwsgi",
+        breaks=(
+            "f=/etc/nimbus-molecule-wsgi/uwsgi.ini && cp -p $f /root/uwsgi.ini.molecule && "
+            "sed -i 's/^http-socket = .*/http-socket = 0.0.0.0:18090/' $f && chmod 0644 $f && "
+            "systemctl restart nimbus-molecule-wsgi"
+        ),
+        repairs=(
+            "cp -p /root/uwsgi.ini.molecule /etc/nimbus-molecule-wsgi/uwsgi.ini && "
+            "systemctl restart nimbus-molecule-wsgi && rm /root/uwsgi.ini.molecule"
+        ),
+        failing=(
+            r"test_files_owner_and_mode\[",
+            r"test_ini_values\[",
+            r"test_listens_on_the_management_address_only\[",
+        ),
+        shows=("0.0.0.0:18090",),
+    ),
     # OVN has no key of its own: its daemons use the host key the pki role issues.
     Breakage(
         scenario="ovn",
