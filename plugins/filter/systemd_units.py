@@ -16,8 +16,8 @@ description:
   - A unit that sets C(user) but not C(group) gets the user's group; an empty
     C(description) is the name.
   - No units (an empty list), the one unit O(defaults) describe.
-  - Fails with every problem of the units, each naming the variable or the unit and its key:
-    an unknown key, a name that is not a unit name or carries a suffix, no C(exec_start), an
+  - Fails with every problem of the units, each naming the variable or the unit and its key,
+    such as an unknown key, a name that is not a unit name or carries a suffix, no C(exec_start), an
     option that must be a mapping or a list and is not, an option systemd would not accept,
     a relative writable path, a socket and a timer together, a name given twice, a
     C(restart), C(defer_restart) or C(enabled) that is not a boolean.

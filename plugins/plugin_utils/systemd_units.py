@@ -103,7 +103,15 @@ UNIT_KEYS = (
 
 # systemd's unit names (without the suffix this role adds): letters, digits and ":_.@-".
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@-]+$")
-_MAPPINGS = ("environment", "hardening", "hardening_overrides", "unit_options", "service_options", "socket", "timer")
+_MAPPINGS = (
+    "environment",
+    "hardening",
+    "hardening_overrides",
+    "unit_options",
+    "service_options",
+    "socket",
+    "timer",
+)
 _LISTS = ("exec_start_pre", "after", "wants", "read_write_paths")
 _BOOLEANS = ("restart", "defer_restart", "enabled")
 # Ansible's spellings of a boolean (what its ``bool`` filter reads).
@@ -143,16 +151,18 @@ def _complete(unit: Mapping[str, object], defaults: Mapping[str, object]) -> dic
     return done
 
 
-def _problems_of(unit: dict[str, object]) -> list[tuple[str, str]]:
-    """(key, problem) of each thing wrong with a completed unit."""
-    problems = []
+def _name_problems(unit: dict[str, object]) -> list[tuple[str, str]]:
     name = unit.get("name")
     if not isinstance(name, str) or not _UNIT_NAME.match(name):
-        problems.append(("name", f"must be a unit name (letters, digits, ':_.@-'), got {name!r}"))
-    elif re.search(r"\.(service|socket|timer)$", name):
-        problems.append(("name", f"is given without its suffix, got {name!r}"))
-    if not str(unit.get("exec_start") or "").strip():
-        problems.append(("exec_start", "must be set (the ExecStart= command line)"))
+        return [("name", f"must be a unit name (letters, digits, ':_.@-'), got {name!r}")]
+    if re.search(r"\.(service|socket|timer)$", name):
+        return [("name", f"is given without its suffix, got {name!r}")]
+    return []
+
+
+def _shape_problems(unit: dict[str, object]) -> list[tuple[str, str]]:
+    """Options that must be mappings (of unit-file options) or lists and are not."""
+    problems = []
     for key in _MAPPINGS:
         value = unit.get(key) or {}
         if not isinstance(value, Mapping):
@@ -166,6 +176,15 @@ def _problems_of(unit: dict[str, object]) -> list[tuple[str, str]]:
         value = unit.get(key) or []
         if isinstance(value, (str, Mapping)) or not isinstance(value, (list, tuple)):
             problems.append((key, f"must be a list, got {value!r}"))
+    return problems
+
+
+def _problems_of(unit: dict[str, object]) -> list[tuple[str, str]]:
+    """(key, problem) of each thing wrong with a completed unit."""
+    problems = _name_problems(unit)
+    if not str(unit.get("exec_start") or "").strip():
+        problems.append(("exec_start", "must be set (the ExecStart= command line)"))
+    problems.extend(_shape_problems(unit))
     paths = unit.get("read_write_paths") or []
     if isinstance(paths, (list, tuple)):
         relative = [path for path in paths if not str(path).startswith("/")]
@@ -173,9 +192,11 @@ def _problems_of(unit: dict[str, object]) -> list[tuple[str, str]]:
             problems.append(("read_write_paths", f"must be absolute paths, got {relative!r}"))
     if unit.get("socket") and unit.get("timer"):
         problems.append(("socket", "and timer: a unit has a socket or a timer, not both"))
-    for key in _BOOLEANS:
-        if _boolean(unit.get(key)) is None:
-            problems.append((key, f"must be a boolean, got {unit.get(key)!r}"))
+    problems.extend(
+        (key, f"must be a boolean, got {unit.get(key)!r}")
+        for key in _BOOLEANS
+        if _boolean(unit.get(key)) is None
+    )
     return problems
 
 
@@ -188,7 +209,8 @@ def unit_problems(units: object, defaults: Mapping[str, object]) -> list[str]:
     (nova-compute).read_write_paths ...``). An empty list means the units can be written.
     """
     if units is None or (isinstance(units, (list, tuple)) and not units):
-        return [f"systemd_service_{key} {problem}" for key, problem in _problems_of(_complete({}, defaults))]
+        single = _complete({}, defaults)
+        return [f"systemd_service_{key} {problem}" for key, problem in _problems_of(single)]
     if not isinstance(units, (list, tuple)):
         return [f"systemd_service_units must be a list of mappings, got {units!r}"]
     problems = []
@@ -201,8 +223,7 @@ def unit_problems(units: object, defaults: Mapping[str, object]) -> list[str]:
         unknown = sorted(str(key) for key in unit if key not in UNIT_KEYS)
         if unknown:
             problems.append(
-                f"{label}: unknown key(s) {', '.join(unknown)}; a unit takes "
-                f"{', '.join(UNIT_KEYS)}"
+                f"{label}: unknown key(s) {', '.join(unknown)}; a unit takes {', '.join(UNIT_KEYS)}"
             )
         done = _complete(unit, defaults)
         problems.extend(f"{label}.{key} {problem}" for key, problem in _problems_of(done))

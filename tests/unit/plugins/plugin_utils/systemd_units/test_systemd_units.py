@@ -70,7 +70,7 @@ DEFAULTS: dict[str, Any] = {
 def test_unit_problems(case: dict[str, Any]) -> None:
     problems = unit_problems(case["units"], {**DEFAULTS, **case.get("defaults", {})})
     assert len(problems) == len(case["problems"]), problems
-    for problem, fragment in zip(problems, case["problems"]):
+    for problem, fragment in zip(problems, case["problems"], strict=True):
         assert fragment in problem
 
 
@@ -79,7 +79,7 @@ def test_complete_units(case: dict[str, Any]) -> None:
     assert unit_problems(case["units"], DEFAULTS) == []
     units = complete_units(case["units"], DEFAULTS)
     assert len(units) == len(case["expected"])
-    for unit, expected in zip(units, case["expected"]):
+    for unit, expected in zip(units, case["expected"], strict=True):
         assert set(UNIT_KEYS) <= set(unit)
         assert {key: unit[key] for key in expected} == expected
 
