@@ -130,6 +130,59 @@ def test_unit_running_and_started_at_boot(host, request, unit_properties, unit):
         assert boot_unit in " ".join(pulled_by.values()).split()
 
 
+# The role's drop-in sandbox of each unit (ovn_*_unit_hardening): the capabilities it keeps
+# (systemd's names, as the unit's bounding set shows them) and what ProtectSystem reads. Every
+# daemon runs as root (Debian's ovn-ctl and ovs-ctl), so the bounding set is what limits it.
+SANDBOXES = {
+    "ovn-ovsdb-server-nb.service": ("central", set(), "strict"),
+    "ovn-ovsdb-server-sb.service": ("central", set(), "strict"),
+    "ovn-northd.service": ("central", {"cap_sys_nice"}, "strict"),
+    "ovsdb-server.service": ("chassis", {"cap_sys_nice"}, "strict"),
+    "ovs-vswitchd.service": (
+        "chassis",
+        {"cap_net_admin", "cap_net_raw", "cap_net_broadcast", "cap_ipc_lock", "cap_sys_nice"},
+        "strict",
+    ),
+    "ovn-controller.service": ("chassis", {"cap_sys_nice", "cap_net_admin"}, "strict"),
+}
+# Bits of /proc/<pid>/status CapBnd (linux/capability.h).
+CAPABILITY_BITS = {
+    "cap_net_broadcast": 11,
+    "cap_net_admin": 12,
+    "cap_net_raw": 13,
+    "cap_ipc_lock": 14,
+    "cap_sys_module": 16,
+    "cap_sys_nice": 23,
+}
+
+
+@pytest.mark.parametrize("unit", SANDBOXES)
+def test_runs_in_its_sandbox(host, request, variables, process_sandbox, unit_properties, unit):
+    """The drop-in's sandbox in force: as systemd holds the unit (no new privileges, the
+    reduced bounding set, ProtectSystem) and as the kernel applies it to the unit's main
+    process (ovn-ctl for the database servers, which runs ovsdb-server as its child; the
+    daemon itself for the others): root, the same bounding set, NoNewPrivs, a system-call
+    filter where the unit has one."""
+    part, capabilities, protect_system = SANDBOXES[unit]
+    request.getfixturevalue(part)
+    if unit == "ovs-vswitchd.service" and variables.get("ovn_ovs_datapath_type") == "system":
+        capabilities = capabilities | {"cap_sys_module"}  # ovs-ctl loads the kernel module
+    held = unit_properties(unit, "NoNewPrivileges", "CapabilityBoundingSet", "ProtectSystem")
+    assert held["NoNewPrivileges"] == "yes", held
+    assert set(held["CapabilityBoundingSet"].split()) == capabilities, held
+    assert held["ProtectSystem"] == protect_system, held
+    user, bounding, no_new_privs, seccomp = process_sandbox(unit)
+    expected = sum(1 << CAPABILITY_BITS[name] for name in capabilities)
+    assert (user, bounding, no_new_privs) == ("root", expected, "1"), (
+        f"{unit}: {user}, CapBnd {bounding:#x} (wanted {expected:#x}), NoNewPrivs {no_new_privs}"
+    )
+    assert seccomp == "2"  # the architecture, address family and W^X filters at least
+    # An allow list (@system-service) but for ovs-vswitchd (README, "Service sandboxing");
+    # systemd shows "~" for no filter, "~..." for a deny list.
+    syscalls = unit_properties(unit, "SystemCallFilter")["SystemCallFilter"]
+    assert (bool(syscalls) and not syscalls.startswith("~")) == (unit != "ovs-vswitchd.service")
+
+
 @pytest.mark.parametrize(
     "port",
     [NB_PORT, SB_PORT, NB_CLUSTER_PORT, SB_CLUSTER_PORT],
@@ -211,6 +264,10 @@ def test_daemon_uses_the_host_certificate(host, request, pidfile, part):
         ("/var/lib/ovn/ovnsb_db.db", ("root", "root", 0o640), "central"),
         ("/etc/default/ovn-host", ("root", "root", 0o644), "chassis"),
         ("/etc/openvswitch/system-id.conf", ("root", "root", 0o644), "chassis"),
+        *(
+            (f"/etc/systemd/system/{unit}.d/nimbus-sandbox.conf", ("root", "root", 0o644), part)
+            for unit, (part, _capabilities, _protect) in SANDBOXES.items()
+        ),
         ("/var/lib/openvswitch/conf.db", ("root", "root", 0o640), "chassis"),
     ],
 )
