@@ -157,7 +157,7 @@ CAPABILITY_BITS = {
 
 
 @pytest.mark.parametrize("unit", SANDBOXES)
-def test_runs_in_its_sandbox(host, request, variables, process_sandbox, unit_properties, unit):
+def test_runs_in_its_sandbox(request, variables, process_sandbox, unit_properties, unit):
     """The drop-in's sandbox in force: as systemd holds the unit (no new privileges, the
     reduced bounding set, ProtectSystem) and as the kernel applies it to the unit's main
     process (ovn-ctl for the database servers, which runs ovsdb-server as its child; the
