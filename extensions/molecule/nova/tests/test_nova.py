@@ -111,10 +111,11 @@ def test_listens_on_the_management_address_only(host, listeners, management_addr
 
 
 @pytest.mark.parametrize(("unit", "group"), [u for u in UNITS.items() if u[0] != COMPUTE_UNIT])
-def test_runs_as_nova_in_its_sandbox(host, process_sandbox, unit, group):
+def test_runs_as_nova_in_its_sandbox(host, process_sandbox, unit_properties, unit, group):
     """Every unit but nova-compute: user nova, no capability, no new privileges, a system-call
     filter (systemd_service's default sandbox, as the kernel applies it)."""
     needs_group(host, group)
+    assert unit_properties(unit, "MainPID")["MainPID"] != "0", f"{unit} has no main process"
     assert process_sandbox(unit) == ("nova", 0, "1", "2")
 
 
