@@ -98,21 +98,27 @@ def management_address(host) -> str:
     return host.ansible.get_variables()["ansible_host"]
 
 
-@pytest.fixture(scope="module")
-def admin_auth(host) -> tuple[str, list]:
-    """(token, catalog) Keystone issues to the admin, scoped to the admin project, asked of the
-    first Keystone host. The password is read on the deployment host from the configuration
-    directory's user_secrets.yml (OSA_CONFIG_DIR, else the Molecule lab's); it is never part of
-    an assertion or a message."""
+@pytest.fixture(scope="session")
+def admin_password() -> str:
+    """The admin's password, read on the deployment host from the configuration directory's
+    user_secrets.yml (OSA_CONFIG_DIR, else the Molecule lab's). Never part of an assertion or a
+    message."""
     lab = os.environ.get("NIMBUS_MOLECULE_LAB", "molecule")
     secrets_file = (
         Path(os.environ.get("OSA_CONFIG_DIR") or f"/etc/nimbus-lab/{lab}") / "user_secrets.yml"
     )
     password = (yaml.safe_load(secrets_file.read_text()) or {}).get("keystone_auth_admin_password")
     assert password, f"no keystone_auth_admin_password in {secrets_file}"
+    return str(password)
+
+
+@pytest.fixture(scope="module")
+def admin_auth(host, admin_password) -> tuple[str, list]:
+    """(token, catalog) Keystone issues to the admin (password: the admin_password fixture),
+    scoped to the admin project, asked of the first Keystone host."""
     keystone = host.ansible.get_variables()["groups"]["keystone_all"][0]
     address = host.backend.ansible_runner.get_variables(keystone)["ansible_host"]
-    user = {"name": "admin", "domain": {"id": "default"}, "password": str(password)}
+    user = {"name": "admin", "domain": {"id": "default"}, "password": admin_password}
     auth = {
         "auth": {
             "identity": {"methods": ["password"], "password": {"user": user}},

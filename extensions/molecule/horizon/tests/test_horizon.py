@@ -14,7 +14,6 @@ page. A form posted without its CSRF token is refused. Users' way in, HTTPS on t
 
 from __future__ import annotations
 
-import os
 import re
 import ssl
 import urllib.error
@@ -23,10 +22,8 @@ import urllib.request
 from email.message import Message
 from html.parser import HTMLParser
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from pathlib import Path
 
 import pytest
-import yaml
 
 testinfra_hosts = ["horizon_all"]
 
@@ -128,17 +125,6 @@ class Browser:
                 urllib.parse.urljoin(self.base + path, headers["Location"])
             ).path
         raise AssertionError(f"more than {limit} redirects from {path}")
-
-
-def admin_password() -> str:
-    """The admin's password, read on the deployment host as conftest's admin_auth does."""
-    lab = os.environ.get("NIMBUS_MOLECULE_LAB", "molecule")
-    secrets_file = (
-        Path(os.environ.get("OSA_CONFIG_DIR") or f"/etc/nimbus-lab/{lab}") / "user_secrets.yml"
-    )
-    password = (yaml.safe_load(secrets_file.read_text()) or {}).get("keystone_auth_admin_password")
-    assert password, f"no keystone_auth_admin_password in {secrets_file}"
-    return str(password)
 
 
 def offline_bundles(host) -> set[str]:
@@ -276,14 +262,14 @@ def test_login_refused_without_the_csrf_token(browser, base):
     assert browser.cookie("sessionid") is None
 
 
-def test_admin_logs_in_and_out(browser, base):
+def test_admin_logs_in_and_out(browser, base, admin_password):
     """The admin logs in through Django's login form (its CSRF token, the Referer a browser
     sends), is sent to the dashboard, sees a page that names the user and offers the logout
     (a POST with the CSRF token, as the user menu does), then is logged out."""
     https = base.replace("http://", "https://")
     _status, _headers, page = browser.request("/auth/login/")
     form = dict(parse(page).forms["/auth/login/"])
-    form.update(username=USER, password=admin_password())
+    form.update(username=USER, password=admin_password)
     status, headers, _body = browser.request("/auth/login/", form, referer=f"{https}/auth/login/")
     # Never the password in a message: only the status and where it sends the browser.
     assert status == 302, f"the login answered {status}, not a redirect"

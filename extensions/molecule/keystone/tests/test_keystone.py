@@ -10,13 +10,10 @@ never part of an assertion or a message.
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
-import yaml
 
 testinfra_hosts = ["keystone_all"]
 
@@ -24,11 +21,6 @@ PORT = 5000
 UNIT = "keystone-uwsgi.service"
 TIMER = "keystone-fernet-rotate.timer"
 KEY_DIRS = ("/etc/keystone/fernet-keys", "/etc/keystone/credential-keys")
-
-
-def config_dir() -> Path:
-    lab = os.environ.get("NIMBUS_MOLECULE_LAB", "molecule")
-    return Path(os.environ.get("OSA_CONFIG_DIR") or f"/etc/nimbus-lab/{lab}")
 
 
 def request(url: str, method: str = "GET", body: dict | None = None, headers=None):
@@ -44,14 +36,6 @@ def request(url: str, method: str = "GET", body: dict | None = None, headers=Non
             return reply.status, reply.headers, json.loads(reply.read() or b"{}")
     except urllib.error.HTTPError as err:
         return err.code, err.headers, {}
-
-
-@pytest.fixture(scope="module")
-def admin_password() -> str:
-    secrets = yaml.safe_load((config_dir() / "user_secrets.yml").read_text()) or {}
-    password = secrets.get("keystone_auth_admin_password")
-    assert password, f"no keystone_auth_admin_password in {config_dir() / 'user_secrets.yml'}"
-    return str(password)
 
 
 @pytest.fixture

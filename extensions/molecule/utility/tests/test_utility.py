@@ -10,7 +10,6 @@ the token's expiry, never the token.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 from pathlib import Path
@@ -36,16 +35,6 @@ def pinned(package: str) -> str:
         if sep and name.strip().lower() == package:
             return version.split(";", 1)[0].strip()
     raise AssertionError(f"{package} has no pin in {CONSTRAINTS}")
-
-
-def admin_password() -> str:
-    lab = os.environ.get("NIMBUS_MOLECULE_LAB", "molecule")
-    secrets_file = (
-        Path(os.environ.get("OSA_CONFIG_DIR") or f"/etc/nimbus-lab/{lab}") / "user_secrets.yml"
-    )
-    password = (yaml.safe_load(secrets_file.read_text()) or {}).get("keystone_auth_admin_password")
-    assert password, f"no keystone_auth_admin_password in {secrets_file}"
-    return str(password)
 
 
 @pytest.fixture
@@ -111,14 +100,14 @@ def test_file_owner_and_mode(owner_and_mode, path, expected):
     assert owner_and_mode(path) == expected
 
 
-def test_clouds_yaml_points_at_keystone_on_the_internal_vip(host, clouds):
+def test_clouds_yaml_points_at_keystone_on_the_internal_vip(host, clouds, admin_password):
     vip = host.ansible.get_variables()["internal_lb_vip_address"]
     auth = clouds["auth"]
     assert auth["auth_url"] == f"https://{vip}:{KEYSTONE_PORT}/v3"
     assert (auth["username"], auth["project_name"]) == ("admin", "admin")
     assert (clouds["interface"], clouds["identity_api_version"]) == ("internal", 3)
     assert host.file(clouds["cacert"]).is_file
-    same = auth["password"] == admin_password()
+    same = auth["password"] == admin_password
     assert same, "clouds.yaml's password is not keystone_auth_admin_password"
 
 
