@@ -137,6 +137,77 @@ def test_compute_runs_as_nova_in_its_documented_sandbox(host, process_sandbox, u
     ) == {"ProtectSystem": "full", "PrivateTmp": "no", "PrivateDevices": "no", "UMask": "0022"}
 
 
+# The role's drop-in sandboxes of libvirt's daemons (nova_libvirtd_unit_hardening,
+# nova_virtlockd_unit_hardening; README, "Service sandboxing"): capabilities (linux/capability.h)
+# the bounding set must not hold, and the options systemd must report.
+LIBVIRTD_DROPPED = {
+    "cap_sys_boot": 22,
+    "cap_sys_time": 25,
+    "cap_sys_module": 16,
+    "cap_syslog": 34,
+    "cap_audit_control": 30,
+    "cap_linux_immutable": 9,
+    "cap_wake_alarm": 35,
+}
+LIBVIRTD_HELD = {
+    "ProtectSystem": "full",
+    "ProtectHome": "yes",
+    "PrivateTmp": "yes",
+    "ProtectKernelModules": "yes",
+    "ProtectKernelLogs": "yes",
+    "ProtectKernelTunables": "yes",
+    "ProtectHostname": "yes",
+    "RestrictSUIDSGID": "yes",
+    "ReadWritePaths": "/etc/libvirt",
+}
+VIRTLOCKD_CAPABILITIES = {"cap_dac_override": 1, "cap_dac_read_search": 2}
+VIRTLOCKD_HELD = {
+    "NoNewPrivileges": "yes",
+    "ProtectSystem": "full",
+    "PrivateNetwork": "yes",
+    "PrivateDevices": "yes",
+    "MemoryDenyWriteExecute": "yes",
+    "RestrictAddressFamilies": "AF_UNIX",
+}
+
+
+def test_libvirtd_runs_in_its_sandbox(host, process_status, unit_properties):
+    """libvirtd as systemd holds it and as the kernel applies it to its main process: root,
+    without the capabilities the drop-in takes away, a system-call filter (QEMU inherits all
+    of it; the healthchecks' server boot is its functional test)."""
+    needs_group(host, "nova_compute")
+    assert unit_properties("libvirtd.service", *LIBVIRTD_HELD) == LIBVIRTD_HELD
+    held = set(
+        unit_properties("libvirtd.service", "CapabilityBoundingSet")[
+            "CapabilityBoundingSet"
+        ].split()
+    )
+    assert not held & set(LIBVIRTD_DROPPED), held & set(LIBVIRTD_DROPPED)
+    status = process_status("libvirtd.service")
+    bounding = int(status["CapBnd"], 16)
+    assert status["Uid"].split()[0] == "0"
+    assert [name for name, bit in LIBVIRTD_DROPPED.items() if bounding & 1 << bit] == []
+    assert status["Seccomp"] == "2"
+
+
+def test_virtlockd_runs_in_its_sandbox_and_answers(host, process_status, unit_properties):
+    """virtlockd answers its admin socket (which starts it when it is not running) from its
+    sandbox: only the two file-access capabilities, no new privileges, no network."""
+    needs_group(host, "nova_compute")
+    servers = host.check_output("virt-admin -c virtlockd:///system server-list")
+    assert "virtlockd" in servers
+    assert unit_properties("virtlockd.service", *VIRTLOCKD_HELD) == VIRTLOCKD_HELD
+    held = unit_properties("virtlockd.service", "CapabilityBoundingSet")["CapabilityBoundingSet"]
+    assert set(held.split()) == set(VIRTLOCKD_CAPABILITIES)
+    status = process_status("virtlockd.service")
+    expected = sum(1 << bit for bit in VIRTLOCKD_CAPABILITIES.values())
+    assert (int(status["CapBnd"], 16), status["NoNewPrivs"], status["Seccomp"]) == (
+        expected,
+        "1",
+        "2",
+    )
+
+
 @pytest.mark.parametrize(
     ("path", "group", "expected"),
     [
@@ -151,6 +222,14 @@ def test_compute_runs_as_nova_in_its_documented_sandbox(host, process_sandbox, u
         ("/etc/sudoers.d/nova", "nova_compute", ("root", "root", 0o440)),
         ("/var/lib/nova", "nova_all", ("nova", "nova", 0o755)),
         ("/var/lib/nova/instances", "nova_compute", ("nova", "nova", 0o755)),
+        *(
+            (
+                f"/etc/systemd/system/{unit}.d/nimbus-sandbox.conf",
+                "nova_compute",
+                ("root", "root", 0o644),
+            )
+            for unit in ("libvirtd.service", "virtlockd.service")
+        ),
     ]
     + [
         (f"/etc/systemd/system/{unit}", grp, ("root", "root", 0o644)) for unit, grp in UNITS.items()
