@@ -133,6 +133,14 @@ CASES = [
         failing=(r"test_file_owner_and_mode\[.*/etc/nova/nova\.conf\.d/secrets\.conf-",),
         shows=("420 == 416", "420 != 416"),
     ),
+    # neutron-server's secrets (database, RabbitMQ and service passwords) readable by everyone.
+    Breakage(
+        scenario="neutron",
+        breaks="chmod 0644 /etc/neutron/neutron.conf.d/secrets.conf",
+        repairs="chmod 0640 /etc/neutron/neutron.conf.d/secrets.conf",
+        failing=(r"test_file_owner_and_mode\[.*/etc/neutron/neutron\.conf\.d/secrets\.conf-",),
+        shows=("420 == 416", "420 != 416"),
+    ),
     # A grant taken from a db_setup account: the role grants exactly what was asked.
     Breakage(
         scenario="db_setup",
