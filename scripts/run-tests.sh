@@ -188,7 +188,7 @@ stage_gate() {
 # modules the role scenarios verify with), run over a deployed lab's inventory: each module
 # names its inventory group (testinfra_hosts), so a check runs on every host of that group.
 # The systemd_service suite checks its scenario's test unit: it runs in its scenario only.
-readonly DEPLOYMENT_SUITES=(openstack_hosts pki haproxy_server memcached_server galera_server rabbitmq_server repo_server utility keystone placement glance nova ovn horizon)
+readonly DEPLOYMENT_SUITES=(openstack_hosts pki haproxy_server memcached_server galera_server rabbitmq_server repo_server utility keystone placement glance nova ovn neutron horizon)
 
 # Not a stage of its own in a full run (the gate stage calls it); alone:
 #   NIMBUS_TESTINFRA_CONFIG_DIR=/etc/nimbus-lab/molecule NIMBUS_TESTINFRA_SUITES="galera_server" \
