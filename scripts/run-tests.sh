@@ -301,7 +301,11 @@ stage_molecule() {
         say "molecule scenario $s"
         t0=$SECONDS
         if molecule test -s "$s" --destroy never; then results+=("ok      $s ($((SECONDS - t0))s)"); passed+=("$s")
-        else results+=("FAILED  $s ($((SECONDS - t0))s)"); rc=1; fi
+        else
+            results+=("FAILED  $s ($((SECONDS - t0))s)"); rc=1
+            # A failed step skips the rest of the sequence, cleanup too: a scenario that
+            # changed the lab's configuration (swift's conf.d file) takes it back for the next.
+            molecule cleanup -s "$s" || results+=("FAILED  $s cleanup"); fi
     done
     # On the host the passed scenarios left: a role broken by hand fails its scenario's verify
     # and the gate's testinfra run (tests/integration/test_molecule_breakage.py has a case for

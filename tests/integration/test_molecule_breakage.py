@@ -40,6 +40,10 @@ class Breakage:
     # Patterns of the test ids that must fail (and no other), text the failures must show.
     failing: tuple[str, ...]
     shows: tuple[str, ...]
+    # The scenario puts the lab host in the groups its suite checks only while it runs
+    # (extensions/molecule/<scenario>/lab_groups.yml, a conf.d file its cleanup removes): the
+    # case writes that file first and removes it at the end.
+    lab_groups: bool = False
 
 
 CASES = [
@@ -246,6 +250,15 @@ CASES = [
         failing=(r"test_file_owner_and_mode\[.*/etc/nimbus/pki/server\.key-",),
         shows=("420 == 416", "420 != 416"),
     ),
+    # Swift's proxy secrets (the service user's password) readable by everyone.
+    Breakage(
+        scenario="swift",
+        breaks="chmod 0644 /etc/swift/proxy-server/secrets.conf",
+        repairs="chmod 0640 /etc/swift/proxy-server/secrets.conf",
+        failing=(r"test_file_owner_and_mode\[.*/etc/swift/proxy-server/secrets\.conf-",),
+        shows=("420 == 416", "420 != 416"),
+        lab_groups=True,
+    ),
 ]
 
 
@@ -293,6 +306,23 @@ def gate_testinfra(scenario: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def lab_groups(scenario: str, state: str) -> None:
+    result = run(
+        [
+            "ansible-playbook",
+            "-i",
+            "inventory/openstack_deploy.yml",
+            "-e",
+            f"molecule_lab_groups={state}",
+            f"extensions/molecule/{scenario}/lab_groups.yml",
+        ],
+        NIMBUS_MOLECULE_LAB=LAB,
+        OSA_CONFIG_DIR=str(CONFIG_DIR),
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".build"),
+    )
+    assert result.returncode == 0, f"lab_groups.yml ({state}) failed:\n{result.stdout[-3000:]}"
+
+
 def failed_tests(output: str) -> set[str]:
     """Node ids of the FAILED lines of pytest's short summary (-ra)."""
     names = set()
@@ -305,6 +335,16 @@ def failed_tests(output: str) -> set[str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.scenario for c in CASES])
 def test_a_broken_role_fails_its_scenario_and_the_gate(case):
+    if case.lab_groups:
+        lab_groups(case.scenario, "present")
+    try:
+        check_breakage(case)
+    finally:
+        if case.lab_groups:
+            lab_groups(case.scenario, "absent")
+
+
+def check_breakage(case: Breakage) -> None:
     assert molecule_verify(case.scenario).returncode == 0, (
         "the role must verify before it is broken"
     )
