@@ -2,14 +2,14 @@
 
 The scenario installs two versions of a test venv side by side, as a service upgrade leaves
 them: ``nimbus-molecule-1.0`` (six) and ``nimbus-molecule-2.0`` (six, PasteDeploy), from the
-repo server's wheels, pinned by the collection's service constraints.
+repo server's wheels, pinned by the repo's lock of the test list (``nimbus-molecule.lock``:
+the collection's service constraints, each wheel's sha256).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,8 @@ VENVS = {
 # Distributions python3 -m venv puts in every venv.
 VENV_OWN = {"pip"}
 REPO_PORT = 8181
+LOCK = "nimbus-molecule"
+CA = "/etc/nimbus/pki/ca.pem"
 CONSTRAINTS = Path(__file__).resolve().parents[4] / "requirements/services/constraints.txt"
 
 
@@ -70,8 +72,9 @@ def test_python3_venv_installed(host):
 def test_venv_files_owner_and_mode(owner_and_mode, version):
     path = venv(version)
     assert owner_and_mode(path) == ("root", "root", 0o755)
-    for name in ("nimbus-venv.json", "nimbus-requirements.txt", "nimbus-constraints.txt"):
+    for name in ("nimbus-venv.json", "nimbus-requirements.txt", "nimbus-lock.txt"):
         assert owner_and_mode(f"{path}/{name}") == ("root", "root", 0o644), name
+    assert owner_and_mode(f"{path}/nimbus-constraints.txt") is None
 
 
 @pytest.mark.parametrize("version", sorted(VENVS))
@@ -125,17 +128,52 @@ def test_stamp_records_what_the_venv_holds(host, version):
     assert recorded == freeze(host, version)
 
 
-@pytest.mark.parametrize("version", sorted(VENVS))
-def test_installed_from_the_repo_server(host, version):
-    """Every distribution the role installed is a wheel the first repo host serves for this
-    host's OS and architecture (the role installs with --no-index: nothing came from elsewhere)."""
+def repo_url(host) -> str:
+    """The wheel directory of this host's OS and architecture on the first repo host, HTTPS."""
     groups = host.ansible.get_variables()["groups"]
     repo = host.backend.ansible_runner.get_variables(groups["repo_all"][0])["ansible_host"]
     info = host.system_info
     os_arch = f"{info.distribution}-{info.release.split('.')[0]}-{info.arch}"
-    url = f"http://{repo}:{REPO_PORT}/wheels/{os_arch}/"
-    with urllib.request.urlopen(url, timeout=10) as reply:
-        page = reply.read().decode()
-    served = {f"{canonical(n)}=={v}" for n, v in re.findall(r'href="([^-"/]+)-([^-"/]+)-', page)}
+    return f"https://{repo}:{REPO_PORT}/wheels/{os_arch}/"
+
+
+def repo_lock(host) -> list[str]:
+    """The repo's lock of the test list, fetched over HTTPS verified with the deployment CA."""
+    out = host.check_output(
+        "curl -sS --fail --max-time 30 --cacert %s %s", CA, f"{repo_url(host)}{LOCK}.lock"
+    )
+    return out.splitlines()
+
+
+@pytest.mark.parametrize("version", sorted(VENVS))
+def test_installed_from_the_repo_lock(host, version):
+    """The venv's lock file is the repo's lock less the requested lines the venv did not ask
+    for, every line with the wheel's sha256; the venv holds exactly those versions (the role
+    installs with --no-index --require-hashes: nothing came from elsewhere)."""
+    asked = {canonical(name) for name in VENVS[version]}
+    want = [
+        line.split("  #", 1)[0]
+        for line in repo_lock(host)
+        if not line.endswith("  # requested") or line.split("==", 1)[0] in asked
+    ]
+    lines = host.file(f"{venv(version)}/nimbus-lock.txt").content_string.splitlines()
+    assert lines == want
+    assert all(re.fullmatch(r"[a-z0-9-]+==\S+ --hash=sha256:[0-9a-f]{64}", line) for line in lines)
     installed = {f"{n}=={v}" for n, v in freeze(host, version).items() if n not in VENV_OWN}
-    assert installed <= served, f"not served by {url}: {installed - served}"
+    assert installed == {line.split(" ", 1)[0] for line in lines}
+
+
+def test_repo_lock_marks_the_test_list(host):
+    """The repo's lock of the test list marks both of its lines as requested."""
+    marked = {line.split("==", 1)[0] for line in repo_lock(host) if line.endswith("  # requested")}
+    assert marked == {"six", "pastedeploy"}
+
+
+def test_a_changed_wheel_left_no_venv(host):
+    """side_effect.yml changed a wheel on the repo and installed nimbus-molecule-3.0 from it: the
+    install failed, and the wheel was put back (its hash is the lock's again)."""
+    assert not host.file(venv("3.0")).exists
+    lock = {line.split("==", 1)[0]: line for line in repo_lock(host)}
+    wheel = host.check_output("find /var/www/repo/wheels -name 'six-*.whl' -print -quit")
+    digest = host.check_output("sha256sum %s", wheel).split()[0]
+    assert lock["six"].split("--hash=sha256:", 1)[1].split()[0] == digest
