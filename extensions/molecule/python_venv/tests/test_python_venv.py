@@ -140,7 +140,9 @@ def repo_url(host) -> str:
 def repo_lock(host) -> list[str]:
     """The repo's lock of the test list, fetched over HTTPS verified with the deployment CA."""
     out = host.check_output(
-        "curl -sS --fail --max-time 30 --cacert %s %s", CA, f"{repo_url(host)}{LOCK}.lock"
+        "curl -sS --fail --max-time 30 --capath /nonexistent --cacert %s %s",
+        CA,
+        f"{repo_url(host)}{LOCK}.lock",
     )
     return out.splitlines()
 

@@ -31,7 +31,8 @@ CONSTRAINTS = Path(__file__).resolve().parents[4] / "requirements" / "services" 
 # The list the probe resolves: the utility host's, built whenever utility_all has hosts.
 PROBE_LIST = "utility"
 PROBE_PACKAGE = "python-openstackclient"
-# The deployment CA (role pki) and the host's certificate nginx serves.
+# The deployment CA (role pki) and the host's certificate nginx serves. Debian's curl also reads
+# the system's CA directory besides --cacert: "--capath /nonexistent" keeps it to the file given.
 CA = "/etc/nimbus/pki/ca.pem"
 HOST_CERT = "/etc/nimbus/pki/server.pem"
 LOCK_LINE = re.compile(
@@ -44,7 +45,9 @@ def get(host, url: str, *curl_args: str) -> tuple[int, str]:
     """(status, body) of a GET from the repo host with curl: over HTTPS, verified with the
     deployment CA alone (not the system bundle)."""
     out = host.check_output(
-        "curl -sS --max-time 30 --cacert %s" + " %s" * len(curl_args) + " -w %s %s",
+        "curl -sS --max-time 30 --capath /nonexistent --cacert %s"
+        + " %s" * len(curl_args)
+        + " -w %s %s",
         CA,
         *curl_args,
         "\n%{http_code}",
@@ -215,16 +218,15 @@ def test_https_with_the_hosts_certificate(host, management_address):
     deployment CA verifies for the management address."""
     status, _body = get(host, f"https://{management_address}:{PORT}/", "-o", "/dev/null")
     assert status == 200
-    fingerprint = "openssl x509 -noout -fingerprint -sha256"
     served = host.check_output(
-        "openssl s_client -connect %s -CAfile %s -verify_return_error -verify_ip %s"
-        " </dev/null 2>/dev/null | %s",
+        "openssl s_client -connect %s -CAfile %s -no-CApath -verify_return_error -verify_ip %s"
+        " </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha256",
         f"{management_address}:{PORT}",
         CA,
         management_address,
-        fingerprint,
     )
-    assert served == host.check_output("%s -in %s", fingerprint, HOST_CERT)
+    assert served
+    assert served == host.check_output("openssl x509 -noout -fingerprint -sha256 -in %s", HOST_CERT)
 
 
 def test_https_refused_to_a_client_without_the_ca(host, management_address):
@@ -237,7 +239,7 @@ def test_https_refused_to_a_client_without_the_ca(host, management_address):
             other,
         )
         cmd = host.run(
-            "curl -sS --max-time 30 --cacert %s -o /dev/null %s",
+            "curl -sS --max-time 30 --capath /nonexistent --cacert %s -o /dev/null %s",
             other,
             f"https://{management_address}:{PORT}/",
         )
@@ -286,7 +288,7 @@ def test_wheel_served_unchanged(host, management_address, wheel_dirs):
         ).split()
         assert len(files) == 1, f"{PROBE_PACKAGE} {version} in {directory}: {files}"
         served = host.check_output(
-            "curl -sS --max-time 60 --fail --cacert %s %s | sha256sum",
+            "curl -sS --max-time 60 --fail --capath /nonexistent --cacert %s %s | sha256sum",
             CA,
             f"https://{management_address}:{PORT}/wheels/{name}/{files[0]}",
         ).split()[0]
@@ -363,7 +365,7 @@ def test_pip_downloads_a_lock_from_the_repo_alone(host, management_address, whee
         cmd = host.run(
             "%s download --no-input --progress-bar off --disable-pip-version-check"
             " --no-cache-dir --no-index --only-binary :all: --require-hashes"
-            " --find-links %s --cert %s -r %s --dest %s",
+            " --find-links %s --cert %s --use-deprecated=legacy-certs -r %s --dest %s",
             f"{BUILD_DIR}/venv/bin/pip",
             f"https://{management_address}:{PORT}/wheels/{name}/",
             CA,
