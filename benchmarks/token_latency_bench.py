@@ -2,12 +2,14 @@
 
 The figure behind "what does internal TLS cost": run it on a deployed lab, change the internal
 TLS settings (e.g. ``galera_use_ssl: false`` in user_variables.yml, then ``galera.yml`` and
-``keystone.yml``), run it again. As an operator would, from the deployment host:
+``keystone.yml``; or ``keystone_backend_tls: false``, then ``haproxy.yml`` and ``keystone.yml``),
+run it again. As an operator would, from the deployment host:
 
 1. the internal VIP, the admin password and the deployment CA are read from the configuration
    directory (``deployment_client.py``, shared with ``swift_throughput_bench.py``);
-2. the internal TLS settings in force are read from ``user_variables.yml`` (``galera_use_ssl``
-   and ``rabbitmq_use_ssl``, true unless set false there) and printed with the figures;
+2. the internal TLS settings in force are read from ``user_variables.yml`` (``galera_use_ssl``,
+   ``rabbitmq_use_ssl`` and ``keystone_backend_tls``, HAProxy to Keystone's uWSGI; true unless
+   set false there) and printed with the figures;
 3. ``--warmup`` tokens are issued and discarded, then ``--requests`` project-scoped tokens of
    the admin user are issued one after the other (``POST /v3/auth/tokens``: Keystone reads the
    user, its roles and the catalog from MariaDB), then the last one is validated as many times
@@ -38,7 +40,7 @@ import deployment_client as deployment
 
 DEFAULT_CONFIG_DIR = "/etc/nimbus-lab/aio"
 # Internal TLS switches of group_vars/all (true by default there).
-TLS_SETTINGS = ("galera_use_ssl", "rabbitmq_use_ssl")
+TLS_SETTINGS = ("galera_use_ssl", "rabbitmq_use_ssl", "keystone_backend_tls")
 
 
 class Phase(NamedTuple):

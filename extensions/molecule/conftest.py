@@ -7,8 +7,11 @@ operator would: ``systemctl show``, ``ss``, ``stat``.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
+import socket
+import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,6 +20,13 @@ import pytest
 import yaml
 
 KEYSTONE_PORT = 5000
+
+
+def config_dir() -> Path:
+    """The deployment's configuration directory on the deployment host: OSA_CONFIG_DIR, else the
+    Molecule lab's."""
+    lab = os.environ.get("NIMBUS_MOLECULE_LAB", "molecule")
+    return Path(os.environ.get("OSA_CONFIG_DIR") or f"/etc/nimbus-lab/{lab}")
 
 
 @pytest.fixture
@@ -103,17 +113,108 @@ def admin_password() -> str:
     """The admin's password, read on the deployment host from the configuration directory's
     user_secrets.yml (OSA_CONFIG_DIR, else the Molecule lab's). Never part of an assertion or a
     message."""
-    lab = os.environ.get("NIMBUS_MOLECULE_LAB", "molecule")
-    secrets_file = (
-        Path(os.environ.get("OSA_CONFIG_DIR") or f"/etc/nimbus-lab/{lab}") / "user_secrets.yml"
-    )
+    secrets_file = config_dir() / "user_secrets.yml"
     password = (yaml.safe_load(secrets_file.read_text()) or {}).get("keystone_auth_admin_password")
     assert password, f"no keystone_auth_admin_password in {secrets_file}"
     return str(password)
 
 
+@pytest.fixture(scope="session")
+def deployment_ca() -> Path:
+    """The deployment CA's certificate on the deployment host (role pki, ``pki/ca/ca.pem`` of the
+    configuration directory): what HAProxy verifies the uWSGI backends with."""
+    path = config_dir() / "pki" / "ca" / "ca.pem"
+    assert path.is_file(), f"no deployment CA at {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def tls_context(deployment_ca) -> ssl.SSLContext:
+    """A client context that trusts the deployment CA only and checks the host name (or
+    address) of the certificate: pass it to ``urlopen`` for a service's management address."""
+    return ssl.create_default_context(cafile=str(deployment_ca))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def trust_the_deployment_ca() -> None:
+    """Every ``urlopen`` of the suites verifies an https URL with the deployment CA (the
+    services' management addresses speak TLS, ``<service>_backend_tls``), unless it passes a
+    context of its own. Nothing changes before the CA exists (a scenario without pki)."""
+    path = config_dir() / "pki" / "ca" / "ca.pem"
+    if path.is_file():
+        context = ssl.create_default_context(cafile=str(path))
+        urllib.request.install_opener(
+            urllib.request.build_opener(urllib.request.HTTPSHandler(context=context))
+        )
+
+
+@pytest.fixture
+def backend_tls(tls_context):
+    """``backend_tls(address, port)``: what a backend port shows its clients, as
+    ``(names, plain)``. ``names``: the subjectAltName entries of the certificate it presents in
+    a TLS handshake verified with the deployment CA for ``address`` (the handshake raises when
+    it does not verify). ``plain``: the status line it answers a plain-HTTP request with, ``None``
+    when it answers none (a TLS listener drops the connection)."""
+
+    def probe(address: str, port: int) -> tuple[set[tuple[str, str]], str | None]:
+        with (
+            socket.create_connection((address, port), timeout=10) as raw,
+            tls_context.wrap_socket(raw, server_hostname=address) as tls,
+        ):
+            names = set(tls.getpeercert()["subjectAltName"])
+        conn = http.client.HTTPConnection(address, port, timeout=10)
+        try:
+            conn.request("GET", "/")
+            plain = f"HTTP {conn.getresponse().status}"
+        except (http.client.HTTPException, ConnectionError, TimeoutError):
+            plain = None
+        finally:
+            conn.close()
+        return names, plain
+
+    return probe
+
+
+# Reads HAProxy's admin socket (no socat on the hosts): the "show stat" CSV.
+_HAPROXY_SHOW_STAT = (
+    "import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); "
+    "s.sendall(b'show stat\\n'); print(b''.join(iter(lambda: s.recv(65536), b'')).decode())"
+)
+
+
+@pytest.fixture
+def haproxy_backend(host):
+    """``haproxy_backend(backend, server)``: one server of an HAProxy backend
+    (``keystone-back``, a host's name) on every haproxy_all host, ``{haproxy host: (its server
+    line in the fragment, its status)}``; the status (``UP``, ``DOWN``...) is HAProxy's own,
+    read on its admin socket (a server is ``UP`` once a health check passed)."""
+
+    def read(backend: str, server: str) -> dict[str, tuple[str, str]]:
+        found = {}
+        for name in host.ansible.get_variables()["groups"].get("haproxy_all", []):
+            lb = host.backend.ansible_runner.get_host(name)
+            fragment = lb.file(f"/etc/haproxy/conf.d/{backend.removesuffix('-back')}.cfg")
+            line, section = None, None
+            for text in fragment.content_string.splitlines():
+                words = text.split()
+                if words[:1] == ["backend"]:
+                    section = words[1]
+                elif section == backend and words[:2] == ["server", server]:
+                    line = text.strip()
+            status = None
+            for row in lb.check_output("python3 -c %s", _HAPROXY_SHOW_STAT).splitlines():
+                fields = row.split(",")
+                if fields[:2] == [backend, server]:
+                    status = fields[17]
+            if line is not None:
+                found[name] = (line, status)
+        return found
+
+    return read
+
+
 @pytest.fixture(scope="module")
-def admin_auth(host, admin_password) -> tuple[str, list]:
+def admin_auth(host, admin_password, tls_context) -> tuple[str, list]:
     """(token, catalog) Keystone issues to the admin (password: the admin_password fixture),
     scoped to the admin project, asked of the first Keystone host."""
     keystone = host.ansible.get_variables()["groups"]["keystone_all"][0]
@@ -126,12 +227,12 @@ def admin_auth(host, admin_password) -> tuple[str, list]:
         }
     }
     req = urllib.request.Request(
-        f"http://{address}:{KEYSTONE_PORT}/v3/auth/tokens",
+        f"https://{address}:{KEYSTONE_PORT}/v3/auth/tokens",
         data=json.dumps(auth).encode(),
         headers={"Accept": "application/json", "Content-Type": "application/json"},
     )
     try:
-        with urllib.request.urlopen(req, timeout=30) as reply:  # noqa: S310
+        with urllib.request.urlopen(req, timeout=30, context=tls_context) as reply:  # noqa: S310
             status, token, body = reply.status, reply.headers["X-Subject-Token"], reply.read()
     except urllib.error.HTTPError as err:
         status, token, body = err.code, None, b"{}"

@@ -325,7 +325,8 @@ def test_galera_on_the_vip_moves_to_another_member(
 
 def test_a_token_from_the_vip_validates_on_every_keystone_host() -> None:
     """A token issued through the internal VIP is valid on every Keystone backend (shared
-    fernet keys), asked directly on each host's management address."""
+    fernet keys), asked directly on each host's management address (HTTPS, verified with the
+    deployment CA: keystone_backend_tls)."""
     token = must(INFRA[0], "sh", "-c", ". /root/openrc && openstack token issue -f value -c id")
     token = token.strip().splitlines()[-1]
     for host in INFRA:
@@ -343,7 +344,9 @@ def test_a_token_from_the_vip_validates_on_every_keystone_host() -> None:
             f"X-Auth-Token: {token}",
             "-H",
             f"X-Subject-Token: {token}",
-            f"http://{address}:5000/v3/auth/tokens",
+            "--cacert",
+            DEPLOYMENT_CA,
+            f"https://{address}:5000/v3/auth/tokens",
         )
         assert code.strip() == "200", f"{host} ({address}) rejected the token: HTTP {code}"
 

@@ -224,12 +224,12 @@ CASES = [
         ),
         shows=("No module named 'paste.deploy'",),
     ),
-    # A uWSGI application on every address, its ini readable by everyone.
+    # A uWSGI application in plain HTTP on every address, its ini readable by everyone.
     Breakage(
         scenario="uwsgi",
         breaks=(
             "f=/etc/nimbus-molecule-wsgi/uwsgi.ini && cp -p $f /root/uwsgi.ini.molecule && "
-            "sed -i 's/^http-socket = .*/http-socket = 0.0.0.0:18090/' $f && chmod 0644 $f && "
+            "sed -i 's/^https-socket = .*/http-socket = 0.0.0.0:18090/' $f && chmod 0644 $f && "
             "systemctl restart nimbus-molecule-wsgi"
         ),
         repairs=(
@@ -240,6 +240,8 @@ CASES = [
             r"test_files_owner_and_mode\[",
             r"test_ini_values\[",
             r"test_listens_on_the_management_address_only\[",
+            r"test_port_speaks_tls_only\[",
+            r"test_application_answers_from_its_venv_as_its_user\[",
         ),
         shows=("0.0.0.0:18090",),
     ),

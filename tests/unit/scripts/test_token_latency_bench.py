@@ -36,13 +36,23 @@ def test_bad_options_are_refused(argv):
 @pytest.mark.parametrize(
     ("user_variables", "expected"),
     [
-        ({}, {"galera_use_ssl": True, "rabbitmq_use_ssl": True}),
-        ({"galera_use_ssl": False}, {"galera_use_ssl": False, "rabbitmq_use_ssl": True}),
+        ({}, {"galera_use_ssl": True, "rabbitmq_use_ssl": True, "keystone_backend_tls": True}),
+        (
+            {"galera_use_ssl": False},
+            {"galera_use_ssl": False, "rabbitmq_use_ssl": True, "keystone_backend_tls": True},
+        ),
         (
             {"galera_use_ssl": "no", "rabbitmq_use_ssl": "True"},
-            {"galera_use_ssl": False, "rabbitmq_use_ssl": True},
+            {"galera_use_ssl": False, "rabbitmq_use_ssl": True, "keystone_backend_tls": True},
         ),
-        ({"rabbitmq_use_ssl": "false"}, {"galera_use_ssl": True, "rabbitmq_use_ssl": False}),
+        (
+            {"rabbitmq_use_ssl": "false"},
+            {"galera_use_ssl": True, "rabbitmq_use_ssl": False, "keystone_backend_tls": True},
+        ),
+        (
+            {"keystone_backend_tls": False},
+            {"galera_use_ssl": True, "rabbitmq_use_ssl": True, "keystone_backend_tls": False},
+        ),
     ],
 )
 def test_tls_settings(user_variables, expected):

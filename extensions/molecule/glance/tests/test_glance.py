@@ -43,7 +43,7 @@ def request(
         headers["X-Auth-Token"] = token
     if content_type:
         headers["Content-Type"] = content_type
-    req = urllib.request.Request(  # noqa: S310 (http to a lab host's management address)
+    req = urllib.request.Request(  # noqa: S310 (https to a lab host's management address)
         url, data=data, method=method, headers=headers
     )
     try:
@@ -77,7 +77,7 @@ def file_store(host) -> bool:
 def probe_image(host, admin_token):
     """A private image made for the probe (deleted at the end if a test left it)."""
     # The host's management address (the shared fixture is per test, this one per module).
-    images = f"http://{host.ansible.get_variables()['ansible_host']}:{PORT}/v2/images"
+    images = f"https://{host.ansible.get_variables()['ansible_host']}:{PORT}/v2/images"
     status, _headers, body = call(
         "POST",
         images,
@@ -152,8 +152,29 @@ def test_catalog_lists_the_image_service(admin_auth):
     assert all(e["url"].rstrip("/").endswith(f":{PORT}") for e in endpoints)
 
 
+def test_port_speaks_tls_with_the_host_certificate(host, backend_tls, management_address):
+    """uWSGI presents the host's certificate, verified with the deployment CA for the
+    management address, and answers no plain-HTTP request (glance_backend_tls)."""
+    names, plain = backend_tls(management_address, PORT)
+    assert ("IP Address", management_address) in names
+    assert ("DNS", host.ansible.get_variables()["inventory_hostname"]) in names
+    assert plain is None
+
+
+def test_haproxy_verifies_the_backend(host, haproxy_backend):
+    """Every HAProxy talks TLS to this host's glance, verifying its certificate (and its name)
+    with the deployment CA, and its health check finds it up that way."""
+    name = host.ansible.get_variables()["inventory_hostname"]
+    servers = haproxy_backend("glance-back", name)
+    assert servers, "no HAProxy has this host in glance-back"
+    for line, status in servers.values():
+        tls = f" ssl verify required ca-file /etc/nimbus/pki/ca.pem verifyhost {name} "
+        assert tls in f"{line} ", line
+        assert status == "UP", line
+
+
 def test_versions_answer_without_a_token(management_address):
-    status, _headers, body = call("GET", f"http://{management_address}:{PORT}/versions")
+    status, _headers, body = call("GET", f"https://{management_address}:{PORT}/versions")
     assert status == 200
     current = [v["id"] for v in body["versions"] if v["status"] == "CURRENT"]
     assert len(current) == 1
@@ -161,12 +182,12 @@ def test_versions_answer_without_a_token(management_address):
 
 
 def test_images_need_a_token(management_address):
-    status, _headers, _body = call("GET", f"http://{management_address}:{PORT}/v2/images")
+    status, _headers, _body = call("GET", f"https://{management_address}:{PORT}/v2/images")
     assert status == 401
 
 
 def test_image_data_uploaded(host, management_address, admin_token, probe_image, file_store):
-    image_url = f"http://{management_address}:{PORT}/v2/images/{probe_image}"
+    image_url = f"https://{management_address}:{PORT}/v2/images/{probe_image}"
     status, _headers, _body = request(
         "PUT", f"{image_url}/file", admin_token, PROBE_DATA, "application/octet-stream"
     )
@@ -186,7 +207,7 @@ def test_image_data_uploaded(host, management_address, admin_token, probe_image,
 
 def test_image_data_downloaded_unchanged(management_address, admin_token, probe_image):
     status, headers, data = request(
-        "GET", f"http://{management_address}:{PORT}/v2/images/{probe_image}/file", admin_token
+        "GET", f"https://{management_address}:{PORT}/v2/images/{probe_image}/file", admin_token
     )
     assert status == 200
     assert data == PROBE_DATA
@@ -194,7 +215,7 @@ def test_image_data_downloaded_unchanged(management_address, admin_token, probe_
 
 
 def test_image_listed_then_deleted(host, management_address, admin_token, probe_image, file_store):
-    images = f"http://{management_address}:{PORT}/v2/images"
+    images = f"https://{management_address}:{PORT}/v2/images"
     status, _headers, body = call("GET", images, admin_token)
     assert status == 200
     assert probe_image in {image["id"] for image in body["images"]}

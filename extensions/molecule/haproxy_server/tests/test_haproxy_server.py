@@ -282,11 +282,9 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def test_http_frontends_forward_to_their_backends(sections, stats, ca_context, vips):
     """Every HTTP frontend whose backend HAProxy marks UP answers through the VIP (TLS
-    verified with the deployment CA for the VIP) what an UP server of it answers directly."""
-    # The backend servers' own certificates name their hosts, not the addresses used here.
-    backend_context = ssl.create_default_context()
-    backend_context.check_hostname = False
-    backend_context.verify_mode = ssl.CERT_NONE
+    verified with the deployment CA for the VIP) what an UP server of it answers directly (a
+    TLS backend verified with the same CA for its management address, which its host's
+    certificate names)."""
     checked = []
     for section in sections.values():
         if section.kind != "frontend" or section.mode != "http" or not section.default_backend:
@@ -300,8 +298,7 @@ def test_http_frontends_forward_to_their_backends(sections, stats, ca_context, v
         through = get(f"{scheme}://{address}:{port}/", ca_context)
         _server_name, server_address, server_port, server_tls = up[0]
         direct = get(
-            f"{'https' if server_tls else 'http'}://{server_address}:{server_port}/",
-            backend_context,
+            f"{'https' if server_tls else 'http'}://{server_address}:{server_port}/", ca_context
         )
         assert through == direct, (
             f"{section.name}: {address}:{port} answered {through}, its backend server "

@@ -1,8 +1,9 @@
 """What horizon leaves on a host (Molecule scenario horizon).
 
-The functional probe talks to uWSGI on the host's management address as HAProxy does (plain
-HTTP with ``X-Forwarded-Proto: https``: HAProxy terminates TLS, and Django then sets its
-cookies ``Secure`` and checks the ``Referer`` of a form as on HTTPS). The login page answers
+The functional probe talks to uWSGI on the host's management address as HAProxy does (HTTPS
+verified with the deployment CA, ``horizon_backend_tls``, with ``X-Forwarded-Proto: https``:
+HAProxy terminates the users' TLS, and Django then sets its cookies ``Secure`` and checks the
+``Referer`` of a form as on HTTPS). The login page answers
 with Django's CSRF token and links compressed stylesheets that uWSGI serves; the admin logs in
 through the form (the password read on the deployment host from the configuration directory's
 user_secrets.yml, OSA_CONFIG_DIR; never part of an assertion or a message), is sent to a
@@ -88,11 +89,13 @@ def parse(page: str) -> Forms:
 class Browser:
     """A cookie-keeping HTTP client of the dashboard's backend (standard library only)."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, context: ssl.SSLContext) -> None:
         self.base = base
         self.cookies = CookieJar(BehindTLSProxy())
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.cookies), NoRedirect()
+            urllib.request.HTTPCookieProcessor(self.cookies),
+            NoRedirect(),
+            urllib.request.HTTPSHandler(context=context),
         )
 
     def cookie(self, name: str) -> str | None:
@@ -106,7 +109,7 @@ class Browser:
         if referer:
             headers["Referer"] = referer
         data = urllib.parse.urlencode(form).encode() if form is not None else None
-        req = urllib.request.Request(  # noqa: S310 (http to a lab host's management address)
+        req = urllib.request.Request(  # noqa: S310 (https to a lab host's management address)
             urllib.parse.urljoin(self.base, path), data=data, headers=headers
         )
         try:
@@ -137,12 +140,12 @@ def offline_bundles(host) -> set[str]:
 
 @pytest.fixture
 def base(management_address) -> str:
-    return f"http://{management_address}:{PORT}"
+    return f"https://{management_address}:{PORT}"
 
 
 @pytest.fixture
-def browser(base) -> Browser:
-    return Browser(base)
+def browser(base, tls_context) -> Browser:
+    return Browser(base, tls_context)
 
 
 def test_unit_running_and_enabled(host):
@@ -255,7 +258,7 @@ def test_login_refused_without_the_csrf_token(browser, base):
     status, headers, _body = browser.request(
         "/auth/login/",
         {"username": USER, "password": "not-the-password", "region": "default"},
-        referer=f"{base.replace('http://', 'https://')}/auth/login/",
+        referer=f"{base}/auth/login/",
     )
     assert status == 302
     assert headers["Location"].startswith("/auth/login/?csrf_failure=")
@@ -266,11 +269,10 @@ def test_admin_logs_in_and_out(browser, base, admin_password):
     """The admin logs in through Django's login form (its CSRF token, the Referer a browser
     sends), is sent to the dashboard, sees a page that names the user and offers the logout
     (a POST with the CSRF token, as the user menu does), then is logged out."""
-    https = base.replace("http://", "https://")
     _status, _headers, page = browser.request("/auth/login/")
     form = dict(parse(page).forms["/auth/login/"])
     form.update(username=USER, password=admin_password)
-    status, headers, _body = browser.request("/auth/login/", form, referer=f"{https}/auth/login/")
+    status, headers, _body = browser.request("/auth/login/", form, referer=f"{base}/auth/login/")
     # Never the password in a message: only the status and where it sends the browser.
     assert status == 302, f"the login answered {status}, not a redirect"
     assert headers["Location"] == "/"
@@ -289,7 +291,7 @@ def test_admin_logs_in_and_out(browser, base, admin_password):
     assert logout is not None, "no logout form"
     assert logout.get("csrfmiddlewaretoken")
 
-    status, headers, _body = browser.request("/auth/logout/", logout, referer=f"{https}{IDENTITY}")
+    status, headers, _body = browser.request("/auth/logout/", logout, referer=f"{base}{IDENTITY}")
     assert status == 302
     assert headers["Location"].startswith("/auth/login/")
     path, status, page = browser.follow(IDENTITY)

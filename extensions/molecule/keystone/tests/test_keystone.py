@@ -24,9 +24,10 @@ KEY_DIRS = ("/etc/keystone/fernet-keys", "/etc/keystone/credential-keys")
 
 
 def request(url: str, method: str = "GET", body: dict | None = None, headers=None):
-    """(status, headers, JSON body) of one HTTP request; errors are answers too."""
+    """(status, headers, JSON body) of one HTTP request; errors are answers too (https: verified
+    with the deployment CA, conftest's trust_the_deployment_ca)."""
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(  # noqa: S310 (http to a lab host's management address)
+    req = urllib.request.Request(  # noqa: S310 (https to a lab host's management address)
         url, data=data, method=method, headers=headers or {}
     )
     if data is not None:
@@ -100,6 +101,27 @@ def test_no_restart_owed(host):
     assert not host.file(f"/var/lib/nimbus/restart-owed/{UNIT}").exists
 
 
+def test_port_speaks_tls_with_the_host_certificate(host, backend_tls, management_address):
+    """uWSGI presents the host's certificate, verified with the deployment CA for the
+    management address, and answers no plain-HTTP request (keystone_backend_tls)."""
+    names, plain = backend_tls(management_address, PORT)
+    assert ("IP Address", management_address) in names
+    assert ("DNS", host.ansible.get_variables()["inventory_hostname"]) in names
+    assert plain is None
+
+
+def test_haproxy_verifies_the_backend(host, haproxy_backend):
+    """Every HAProxy talks TLS to this host's uWSGI, verifying its certificate (and its name)
+    with the deployment CA, and its health check finds it up that way."""
+    name = host.ansible.get_variables()["inventory_hostname"]
+    servers = haproxy_backend("keystone-back", name)
+    assert servers, "no HAProxy has this host in keystone-back"
+    for line, status in servers.values():
+        tls = f" ssl verify required ca-file /etc/nimbus/pki/ca.pem verifyhost {name} "
+        assert tls in f"{line} ", line
+        assert status == "UP", line
+
+
 def test_token_issued_here_validates_on_the_first_host(
     management_address, first_keystone_address, admin_password
 ):
@@ -119,13 +141,13 @@ def test_token_issued_here_validates_on_the_first_host(
         }
     }
     status, headers, body = request(
-        f"http://{management_address}:{PORT}/v3/auth/tokens", "POST", auth
+        f"https://{management_address}:{PORT}/v3/auth/tokens", "POST", auth
     )
     assert status == 201
     token = headers["X-Subject-Token"]
     assert "admin" in {role["name"] for role in body["token"]["roles"]}
     status, _headers, body = request(
-        f"http://{first_keystone_address}:{PORT}/v3/auth/tokens",
+        f"https://{first_keystone_address}:{PORT}/v3/auth/tokens",
         headers={"X-Auth-Token": token, "X-Subject-Token": token},
     )
     assert status == 200
@@ -144,6 +166,6 @@ def test_wrong_password_refused(management_address):
         }
     }
     status, _headers, _body = request(
-        f"http://{management_address}:{PORT}/v3/auth/tokens", "POST", auth
+        f"https://{management_address}:{PORT}/v3/auth/tokens", "POST", auth
     )
     assert status == 401

@@ -49,7 +49,7 @@ def call(url: str, token: str | None = None, headers: dict | None = None) -> tup
     sent = {"Accept": "application/json", **(headers or {})}
     if token:
         sent["X-Auth-Token"] = token
-    req = urllib.request.Request(url, headers=sent)  # noqa: S310 (http to a lab host)
+    req = urllib.request.Request(url, headers=sent)  # noqa: S310 (https to a lab host)
     try:
         with urllib.request.urlopen(req, timeout=30) as reply:  # noqa: S310
             return reply.status, json.loads(reply.read() or b"{}")
@@ -78,8 +78,8 @@ def address_of(host, name: str) -> str:
 def compute_api(host, management_address) -> str:
     """The Compute API of this host, or of the first API host when this one runs none."""
     if in_group(host, "nova_api_os_compute"):
-        return f"http://{management_address}:{API_PORT}"
-    return f"http://{address_of(host, group_hosts(host, 'nova_api_os_compute')[0])}:{API_PORT}"
+        return f"https://{management_address}:{API_PORT}"
+    return f"https://{address_of(host, group_hosts(host, 'nova_api_os_compute')[0])}:{API_PORT}"
 
 
 @pytest.fixture
@@ -312,7 +312,8 @@ def test_compute_host_is_a_placement_resource_provider(host, compute_api, admin_
     resource provider named after it, with the inventory nova-compute reports."""
     needs_group(host, "nova_compute")
     hypervisor = hypervisor_of(host, compute_api, admin_token)
-    placement = f"http://{address_of(host, group_hosts(host, 'placement_all')[0])}:{PLACEMENT_PORT}"
+    placement_host = address_of(host, group_hosts(host, "placement_all")[0])
+    placement = f"https://{placement_host}:{PLACEMENT_PORT}"
     status, body = call(
         f"{placement}/resource_providers?name={hypervisor['hypervisor_hostname']}", admin_token
     )

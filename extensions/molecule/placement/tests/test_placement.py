@@ -71,19 +71,19 @@ def test_no_restart_owed(host):
 
 
 def test_versions_answer_without_a_token(management_address):
-    status, _headers, body = call(f"http://{management_address}:{PORT}/")
+    status, _headers, body = call(f"https://{management_address}:{PORT}/")
     assert status == 200
     assert [v["id"] for v in body["versions"]] == ["v1.0"]
 
 
 def test_resource_providers_need_a_token(management_address):
-    status, _headers, _body = call(f"http://{management_address}:{PORT}/resource_providers")
+    status, _headers, _body = call(f"https://{management_address}:{PORT}/resource_providers")
     assert status == 401
 
 
 def test_resource_providers_listed_with_a_token(management_address, admin_token):
     status, _headers, body = call(
-        f"http://{management_address}:{PORT}/resource_providers", token=admin_token
+        f"https://{management_address}:{PORT}/resource_providers", token=admin_token
     )
     assert status == 200
     assert isinstance(body["resource_providers"], list)

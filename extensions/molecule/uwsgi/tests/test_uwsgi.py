@@ -2,7 +2,8 @@
 
 The scenario serves a tiny WSGI application (``files/app.py``, it answers with its venv and
 its uid) from the venv ``nimbus-molecule-wsgi-1.0`` (uWSGI from the repo server) under the
-role's hardened unit, on the management address, port 18090, with two workers.
+role's hardened unit, on the management address, port 18090, with two workers, over HTTPS with
+a copy of the host's certificate and key from the deployment CA (``uwsgi_tls``, the default).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ PROCESSES = 2
 VENV = "/openstack/venvs/nimbus-molecule-wsgi-1.0"
 ETC = "/etc/nimbus-molecule-wsgi"
 INI = f"{ETC}/uwsgi.ini"
+TLS_DIR = "/etc/nimbus/uwsgi-tls"
 CONSTRAINTS = Path(__file__).resolve().parents[4] / "requirements/services/constraints.txt"
 
 
@@ -53,6 +55,19 @@ def test_files_owner_and_mode(owner_and_mode):
     assert owner_and_mode(f"{ETC}/app.py") == ("root", USER, 0o640)
 
 
+def test_tls_files_owner_and_mode(host, owner_and_mode):
+    """The key is the host's, readable by the service only through its group; the certificate
+    is the host's."""
+    assert owner_and_mode(TLS_DIR) == ("root", "root", 0o755)
+    assert owner_and_mode(f"{TLS_DIR}/nimbus-molecule-wsgi.key") == ("root", USER, 0o640)
+    assert owner_and_mode(f"{TLS_DIR}/nimbus-molecule-wsgi.pem") == ("root", USER, 0o644)
+    for copy, source in (("pem", "server.pem"), ("key", "server.key")):
+        assert (
+            host.file(f"{TLS_DIR}/nimbus-molecule-wsgi.{copy}").sha256sum
+            == host.file(f"/etc/nimbus/pki/{source}").sha256sum
+        )
+
+
 def test_unit_runs_uwsgi_of_the_venv_with_the_ini(unit_properties):
     props = unit_properties(
         UNIT, "Type", "User", "Group", "ExecStart", "ProtectSystem", "NotifyAccess"
@@ -65,7 +80,11 @@ def test_unit_runs_uwsgi_of_the_venv_with_the_ini(unit_properties):
 
 def test_ini_values(host, management_address):
     values = ini_values(host)
-    assert values["http-socket"] == f"{management_address}:{PORT}"
+    assert values["https-socket"] == (
+        f"{management_address}:{PORT},{TLS_DIR}/nimbus-molecule-wsgi.pem,"
+        f"{TLS_DIR}/nimbus-molecule-wsgi.key"
+    )
+    assert "http-socket" not in values
     assert values["virtualenv"] == VENV
     assert values["wsgi-file"] == f"{ETC}/app.py"
     assert values["processes"] == str(PROCESSES)
@@ -97,9 +116,21 @@ def test_listens_on_the_management_address_only(listeners, management_address):
     assert listeners("tcp", PORT) == {f"{management_address}:{PORT}"}
 
 
-def test_application_answers_from_its_venv_as_its_user(host, management_address):
-    url = f"http://{management_address}:{PORT}/probe"
-    with urllib.request.urlopen(url, timeout=10) as reply:
+def test_port_speaks_tls_only(host, backend_tls, management_address):
+    """The port presents the host's certificate, verified with the deployment CA for the
+    management address, and answers no plain-HTTP request."""
+    names, plain = backend_tls(management_address, PORT)
+    assert ("IP Address", management_address) in names
+    assert (
+        "DNS",
+        host.ansible.get_variables()["inventory_hostname"],
+    ) in names
+    assert plain is None
+
+
+def test_application_answers_from_its_venv_as_its_user(host, management_address, tls_context):
+    url = f"https://{management_address}:{PORT}/probe"
+    with urllib.request.urlopen(url, timeout=10, context=tls_context) as reply:
         assert reply.status == 200
         assert reply.headers["Content-Type"] == "application/json"
         answer = json.loads(reply.read())
