@@ -145,6 +145,8 @@ NETWORK_TYPES = ("flat", "vlan", "geneve", "vxlan")
 PROTOCOLS = ("tcp", "udp", "icmp", "icmpv6", "sctp", "any")
 MAX_PROTOCOL = 255  # an IP protocol number
 MAX_PORT = 65535
+# MTU bounds Neutron could take: IPv4's minimum, and the largest jumbo frame.
+MTU_RANGE = (68, 9216)
 # Projects Keystone has without being declared (the bootstrap's admin and the service project).
 BUILTIN_PROJECTS = ("admin", "service")
 BUILTIN_ROLES = ("admin", "member", "reader", "manager", "service")
@@ -421,6 +423,12 @@ def _check_segment(
         problems.add(variable, where, "a vlan network needs provider_segmentation_id (1-4094)")
 
 
+def _check_mtu(problems: _Problems, variable: str, where: str, mtu: Any) -> None:
+    low, high = MTU_RANGE
+    if mtu is not None and (not _is_int(mtu) or not low <= mtu <= high):
+        problems.add(variable, where, f"mtu must be an integer {low}-{high} (bytes); got {mtu!r}")
+
+
 def _check_subnet(
     problems: _Problems, variable: str, where: str, subnet: Mapping[str, Any]
 ) -> None:
@@ -507,6 +515,7 @@ def _check_networks(problems: _Problems, entries: Indexed) -> dict[str, dict[str
             _check_project_ref(problems, variable, where, "project", entry["project"])
         if _present(entry):
             _check_segment(problems, variable, where, entry)
+            _check_mtu(problems, variable, where, entry.get("mtu"))
         for sub_index, subnet in enumerate(_entries(entry.get("subnets", []))):
             sub_where = where + _label("subnets", sub_index, subnet)
             checked = _entry_basics(problems, variable, "subnets", sub_index, subnet, parent=where)

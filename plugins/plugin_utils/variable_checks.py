@@ -29,6 +29,8 @@ Constraints (all of a mapping apply; ``fix`` adds the operator's fix to the mess
   ``overrides: systemd``: unit-file options, key -> one-line scalar, list of them, or null
   (the rules of ``systemd_units.directives``, which writes them).
 - ``pattern``: a regular expression the whole (string) value must match.
+- ``regex``: the value is itself a regular expression Python compiles (``re``), e.g. a test
+  filter (``each: regex`` for a list of them).
 - ``more_than``: the name of another variable of the role that the value must exceed.
 - ``each: <constraint>``: the constraint for every value of a mapping (or item of a list).
 - ``secret``: ``true``, or the name of a boolean variable of the role that makes it needed:
@@ -456,6 +458,16 @@ def _pattern(value: Any, arg: Any, check: Mapping[str, Any]) -> str:
     return "" if re.fullmatch(arg, str(value)) else f"must match {arg}"
 
 
+def _regex(value: Any, arg: Any, check: Mapping[str, Any]) -> str:
+    if not arg:
+        return ""
+    try:
+        re.compile(str(value))
+    except re.error as err:
+        return f"a regular expression Python compiles ({err})"
+    return ""
+
+
 # Constraint -> function(value, argument, whole check) returning what is allowed, or "".
 # address and more_than need the host and the other values: see check_constraints.
 CONSTRAINTS = {
@@ -470,6 +482,7 @@ CONSTRAINTS = {
     "calendar": _calendar,
     "overrides": _overrides,
     "pattern": _pattern,
+    "regex": _regex,
 }
 OTHER_KEYS = frozenset({"max", "address", "more_than", "secret", "fix", "each"})
 

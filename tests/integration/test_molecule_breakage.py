@@ -245,6 +245,38 @@ CASES = [
         ),
         shows=("0.0.0.0:18090",),
     ),
+    # The day-one resources changed behind the deployment's back through the APIs (the utility
+    # host's admin cloud): one more rule in the declared security group (RDP from anywhere),
+    # and another os_distro on the test image. (A converge does not undo this: the role
+    # creates what is missing and deletes what is declared absent, nothing else.)
+    Breakage(
+        scenario="openstack_resources",
+        breaks=(
+            "export OS_CLOUD=default && "
+            "openstack security group rule create --protocol tcp --dst-port 3389 "
+            "--remote-ip 0.0.0.0/0 -f value -c id nimbus-molecule-ssh > /root/rule.molecule && "
+            "openstack image set --property os_distro=nimbus-broken nimbus-test-image"
+        ),
+        repairs=(
+            "export OS_CLOUD=default && "
+            'openstack security group rule delete "$(cat /root/rule.molecule)" && '
+            "openstack image set --property os_distro=debian nimbus-test-image && "
+            "rm /root/rule.molecule"
+        ),
+        failing=(
+            r"test_security_group_as_declared\[.*nimbus-molecule-ssh\]",
+            r"test_image_active_as_declared_with_the_file_checksum\[.*nimbus-test-image\]",
+        ),
+        shows=("3389",),
+    ),
+    # tempest.conf (the admin password) readable by everyone.
+    Breakage(
+        scenario="tempest",
+        breaks="chmod 0644 /var/lib/tempest/etc/tempest.conf",
+        repairs="chmod 0600 /var/lib/tempest/etc/tempest.conf",
+        failing=(r"test_file_owner_and_mode\[.*/var/lib/tempest/etc/tempest\.conf-",),
+        shows=("420 == 384", "420 != 384"),  # 0o644 found, 0o600 wanted
+    ),
     # OVN has no key of its own: its daemons use the host key the pki role issues.
     Breakage(
         scenario="ovn",
