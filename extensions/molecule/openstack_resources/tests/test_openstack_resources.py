@@ -69,6 +69,9 @@ def api(admin_auth):
         for endpoint in service["endpoints"]
         if endpoint["interface"] == "internal"
     }
+    # Keystone's catalog entry is unversioned (paths here are Identity v3's).
+    if not endpoints["identity"].endswith("/v3"):
+        endpoints["identity"] += "/v3"
 
     def call(
         service_type: str,
