@@ -14,6 +14,7 @@ import configparser
 import importlib.util
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,8 @@ def _results_module():
     spec = importlib.util.spec_from_file_location("_nimbus_tempest_results", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    # Its dataclasses look their module up in sys.modules.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -64,7 +67,7 @@ def config_dir() -> Path:
 
 def openstack_id(host, *args: str) -> str:
     return host.check_output(
-        "openstack --os-cloud default %s -f value -c id", " ".join(args)
+        "openstack --os-cloud default" + " %s" * len(args) + " -f value -c id", *args
     ).strip()
 
 
@@ -128,10 +131,10 @@ def test_conf_names_the_services_and_the_day_one_resources(host, conf):
         "cinder": "false",
         "swift": "false",
     }
-    assert conf["compute"]["image_ref"] == openstack_id(host, "image show nimbus-test-image")
-    assert conf["compute"]["flavor_ref"] == openstack_id(host, "flavor show m1.nano")
-    assert conf["compute"]["flavor_ref_alt"] == openstack_id(host, "flavor show m1.micro")
-    assert conf["network"]["public_network_id"] == openstack_id(host, "network show public")
+    assert conf["compute"]["image_ref"] == openstack_id(host, "image", "show", "nimbus-test-image")
+    assert conf["compute"]["flavor_ref"] == openstack_id(host, "flavor", "show", "m1.nano")
+    assert conf["compute"]["flavor_ref_alt"] == openstack_id(host, "flavor", "show", "m1.micro")
+    assert conf["network"]["public_network_id"] == openstack_id(host, "network", "show", "public")
     assert conf["validation"]["image_ssh_user"] == "root"
 
 
