@@ -86,8 +86,8 @@ def address_of(host, name: str) -> str:
 def network_api(host, management_address) -> str:
     """The Networking API of this host, or of the first server host when this one runs none."""
     if in_group(host, SERVER):
-        return f"http://{management_address}:{API_PORT}"
-    return f"http://{address_of(host, group_hosts(host, SERVER)[0])}:{API_PORT}"
+        return f"https://{management_address}:{API_PORT}"
+    return f"https://{address_of(host, group_hosts(host, SERVER)[0])}:{API_PORT}"
 
 
 @pytest.fixture
