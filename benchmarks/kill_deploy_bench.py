@@ -21,7 +21,7 @@ equal slices of 1..T, so early, middle and late tasks are all hit. ``--seed`` re
 Usage (as root, on the deployment host of a deployed lab):
 
     python3 benchmarks/kill_deploy_bench.py [--config-dir /etc/nimbus-lab/aio] [--points 10]
-        [--seed N] [--playbook setup-everything.yml] [--change vars.yml]
+        [--seed N] [--only 1-3,7] [--playbook setup-everything.yml] [--change vars.yml]
         [--healthcheck healthcheck-infrastructure.yml --healthcheck healthcheck-openstack.yml]
 
 It prints one row per kill point (the task killed, the re-run's time and changes, the next
@@ -68,6 +68,25 @@ def kill_points(total: int, count: int, rng: random.Random) -> list[int]:
         high = (index + 1) * total // count
         points.append(rng.randint(low, high))
     return points
+
+
+def chosen_points(count: int, spec: str | None) -> list[int]:
+    """The numbers (1..COUNT, ascending) of the drawn points a run takes: SPEC lists numbers
+    and ranges, e.g. ``1-3,7``; None takes them all. The rest of a draw (same seed, same lab)
+    can be run another time: a full draw takes about three hours on this machine."""
+    if spec is None:
+        return list(range(1, count + 1))
+    numbers: set[int] = set()
+    for part in spec.split(","):
+        low, sep, high = part.strip().partition("-")
+        try:
+            first, last = int(low), int(high if sep else low)
+        except ValueError:
+            raise ValueError(f"--only {spec!r}: {part!r} is not a number or a range N-M") from None
+        if not 1 <= first <= last <= count:
+            raise ValueError(f"--only {spec!r}: {part!r} is not within 1-{count}")
+        numbers.update(range(first, last + 1))
+    return sorted(numbers)
 
 
 def host_changes(timings: dict) -> dict[str, int]:
@@ -134,9 +153,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--playbook", default="setup-everything.yml")
     parser.add_argument("--points", type=int, default=10)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--only", default=None, help="the drawn points to run, e.g. 1-3,7 (default: all)"
+    )
     parser.add_argument("--healthcheck", action="append", default=None)
     parser.add_argument("--change", type=Path, default=None, help="variables file to push")
     args = parser.parse_args(argv)
+    try:
+        chosen = chosen_points(args.points, args.only)
+    except ValueError as err:
+        parser.error(str(err))
     healthchecks = args.healthcheck or [
         "healthcheck-infrastructure.yml",
         "healthcheck-openstack.yml",
@@ -173,11 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     points = kill_points(total, args.points, random.Random(seed))  # noqa: S311
     print(
         f"{args.playbook}: reference pass {reference.seconds:.0f}s, {total} tasks to kill in; "
-        f"seed {seed}; kill points {points}"
+        f"seed {seed}; kill points {points}; running {', '.join(map(str, chosen))}"
     )
     print("point  task killed | re-run (exit, s, hosts changed) | next pass changes | healthchecks")
     failures = 0
     for number, point in enumerate(points, 1):
+        if number not in chosen:
+            continue
         killed = run_playbook(
             args.playbook, env, work / f"{number}-killed.json", kill_at=point, extra=change
         )
@@ -198,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{'ok' if ok else 'FAILED'}",
             flush=True,
         )
-    print(f"{len(points) - failures} of {len(points)} kill points converged (logs: {work})")
+    print(f"{len(chosen) - failures} of {len(chosen)} kill points converged (logs: {work})")
     return 1 if failures else 0
 
 

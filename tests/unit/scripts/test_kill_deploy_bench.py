@@ -82,3 +82,24 @@ def test_host_changes(timings, expected):
 def test_host_changes_refuse_timings_without_stats(timings):
     with pytest.raises(ValueError, match="no per-host stats"):
         bench.host_changes(timings)
+
+
+@pytest.mark.parametrize(
+    ("count", "spec", "expected"),
+    [
+        (10, None, list(range(1, 11))),
+        (10, "1-3,7", [1, 2, 3, 7]),
+        (10, "7, 1-3", [1, 2, 3, 7]),
+        (10, "4", [4]),
+        (10, "2-2,2", [2]),
+        (10, "10", [10]),
+    ],
+)
+def test_chosen_points(count, spec, expected):
+    assert bench.chosen_points(count, spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["0", "11", "3-1", "a", "1-", "", "1,,2", "5-12"])
+def test_chosen_points_refuse_what_is_not_in_the_draw(spec):
+    with pytest.raises(ValueError, match="--only"):
+        bench.chosen_points(10, spec)
