@@ -175,6 +175,21 @@ def backend_tls(tls_context):
     return probe
 
 
+@pytest.fixture
+def presents_the_host_certificate(host, backend_tls, management_address):
+    """``presents_the_host_certificate(port)``: asserts that the port on the management address
+    presents the host's certificate, verified with the deployment CA for that address and
+    naming the host, and answers no plain-HTTP request (``<service>_backend_tls``)."""
+
+    def check(port: int) -> None:
+        names, plain = backend_tls(management_address, port)
+        assert ("IP Address", management_address) in names
+        assert ("DNS", host.ansible.get_variables()["inventory_hostname"]) in names
+        assert plain is None
+
+    return check
+
+
 # Reads HAProxy's admin socket (no socat on the hosts): the "show stat" CSV.
 _HAPROXY_SHOW_STAT = (
     "import socket; s = socket.socket(socket.AF_UNIX); s.connect('/run/haproxy/admin.sock'); "
@@ -266,3 +281,21 @@ def rabbitmqctl(host):
         return json.loads(out)
 
     return run
+
+
+@pytest.fixture
+def haproxy_verifies_this_host(host, haproxy_backend):
+    """``haproxy_verifies_this_host(backend)``: asserts that every HAProxy talks TLS to this
+    host's server of the backend, verifying its certificate (and its name) with the deployment
+    CA, and that its health check finds the server up that way."""
+
+    def check(backend: str) -> None:
+        name = host.ansible.get_variables()["inventory_hostname"]
+        servers = haproxy_backend(backend, name)
+        assert servers, f"no HAProxy has this host in {backend}"
+        for line, status in servers.values():
+            tls = f" ssl verify required ca-file /etc/nimbus/pki/ca.pem verifyhost {name} "
+            assert tls in f"{line} ", line
+            assert status == "UP", line
+
+    return check

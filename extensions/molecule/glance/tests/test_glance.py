@@ -152,25 +152,16 @@ def test_catalog_lists_the_image_service(admin_auth):
     assert all(e["url"].rstrip("/").endswith(f":{PORT}") for e in endpoints)
 
 
-def test_port_speaks_tls_with_the_host_certificate(host, backend_tls, management_address):
+def test_port_speaks_tls_with_the_host_certificate(presents_the_host_certificate):
     """uWSGI presents the host's certificate, verified with the deployment CA for the
     management address, and answers no plain-HTTP request (glance_backend_tls)."""
-    names, plain = backend_tls(management_address, PORT)
-    assert ("IP Address", management_address) in names
-    assert ("DNS", host.ansible.get_variables()["inventory_hostname"]) in names
-    assert plain is None
+    presents_the_host_certificate(PORT)
 
 
-def test_haproxy_verifies_the_backend(host, haproxy_backend):
+def test_haproxy_verifies_the_backend(haproxy_verifies_this_host):
     """Every HAProxy talks TLS to this host's glance, verifying its certificate (and its name)
     with the deployment CA, and its health check finds it up that way."""
-    name = host.ansible.get_variables()["inventory_hostname"]
-    servers = haproxy_backend("glance-back", name)
-    assert servers, "no HAProxy has this host in glance-back"
-    for line, status in servers.values():
-        tls = f" ssl verify required ca-file /etc/nimbus/pki/ca.pem verifyhost {name} "
-        assert tls in f"{line} ", line
-        assert status == "UP", line
+    haproxy_verifies_this_host("glance-back")
 
 
 def test_versions_answer_without_a_token(management_address):

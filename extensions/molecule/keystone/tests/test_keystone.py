@@ -101,25 +101,16 @@ def test_no_restart_owed(host):
     assert not host.file(f"/var/lib/nimbus/restart-owed/{UNIT}").exists
 
 
-def test_port_speaks_tls_with_the_host_certificate(host, backend_tls, management_address):
+def test_port_speaks_tls_with_the_host_certificate(presents_the_host_certificate):
     """uWSGI presents the host's certificate, verified with the deployment CA for the
     management address, and answers no plain-HTTP request (keystone_backend_tls)."""
-    names, plain = backend_tls(management_address, PORT)
-    assert ("IP Address", management_address) in names
-    assert ("DNS", host.ansible.get_variables()["inventory_hostname"]) in names
-    assert plain is None
+    presents_the_host_certificate(PORT)
 
 
-def test_haproxy_verifies_the_backend(host, haproxy_backend):
+def test_haproxy_verifies_the_backend(haproxy_verifies_this_host):
     """Every HAProxy talks TLS to this host's uWSGI, verifying its certificate (and its name)
     with the deployment CA, and its health check finds it up that way."""
-    name = host.ansible.get_variables()["inventory_hostname"]
-    servers = haproxy_backend("keystone-back", name)
-    assert servers, "no HAProxy has this host in keystone-back"
-    for line, status in servers.values():
-        tls = f" ssl verify required ca-file /etc/nimbus/pki/ca.pem verifyhost {name} "
-        assert tls in f"{line} ", line
-        assert status == "UP", line
+    haproxy_verifies_this_host("keystone-back")
 
 
 def test_token_issued_here_validates_on_the_first_host(
