@@ -109,6 +109,18 @@ def management_address(host) -> str:
 
 
 @pytest.fixture(scope="session")
+def user_variables() -> dict:
+    """The deployment's user variables as openstack-ansible passes them to every play: the
+    configuration directory's user_*.yml, in name order, later files winning (the secrets file
+    left out)."""
+    merged: dict = {}
+    for path in sorted(config_dir().glob("user_*.y*ml")):
+        if path.suffix in (".yml", ".yaml") and "secrets" not in path.name:
+            merged.update(yaml.safe_load(path.read_text()) or {})
+    return merged
+
+
+@pytest.fixture(scope="session")
 def admin_password() -> str:
     """The admin's password, read on the deployment host from the configuration directory's
     user_secrets.yml (OSA_CONFIG_DIR, else the Molecule lab's). Never part of an assertion or a

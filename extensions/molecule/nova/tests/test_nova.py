@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import urllib.error
 import urllib.request
 
@@ -206,6 +207,80 @@ def test_virtlockd_runs_in_its_sandbox_and_answers(host, process_status, unit_pr
         "1",
         "2",
     )
+
+
+# The libvirt hook that brings up a guest's tap Open vSwitch's userspace datapath left down
+# (nova_libvirt_ovs_tap_hook; on by default where ovn_ovs_datapath_type is netdev).
+TAP_HOOK = "/etc/libvirt/hooks/qemu.d/nimbus-ovs-tap-up"
+TAP_HOOK_PROGRAM = "/usr/local/lib/nimbus/nimbus_ovs_tap_up.py"
+TEST_TAP = "tap-nimbus-hook"  # at most 15 characters (IFNAMSIZ)
+IFF_UP = 0x1
+
+
+@pytest.fixture
+def tap_hook_on(user_variables) -> bool:
+    """The role's default (ovn_ovs_datapath_type netdev) unless the deployment chose."""
+    chosen = user_variables.get("nova_libvirt_ovs_tap_hook")
+    if isinstance(chosen, bool):
+        return chosen
+    return user_variables.get("ovn_ovs_datapath_type", "system") == "netdev"
+
+
+def test_tap_hook_installed_exactly_where_it_is_on(host, owner_and_mode, tap_hook_on):
+    needs_group(host, "nova_compute")
+    if tap_hook_on:
+        assert owner_and_mode(TAP_HOOK) == ("root", "root", 0o755)
+        assert owner_and_mode(TAP_HOOK_PROGRAM) == ("root", "root", 0o644)
+    else:
+        assert not host.file(TAP_HOOK).exists
+        assert not host.file(TAP_HOOK_PROGRAM).exists
+
+
+def test_libvirtd_started_after_its_hook_appeared(host, tap_hook_on):
+    """libvirt looks for its hooks when it starts: the running libvirtd must be younger than
+    the hook (the role restarts it when it adds one; the hook's change time is when it was
+    written on the host)."""
+    needs_group(host, "nova_compute")
+    if not tap_hook_on:
+        pytest.skip("nova_libvirt_ovs_tap_hook is off on this host")
+    started = int(
+        host.check_output(
+            'date -d "$(systemctl show libvirtd.service -p ExecMainStartTimestamp --value)" +%s'
+        )
+    )
+    written = int(host.check_output("stat -c %%Z %s", TAP_HOOK))
+    assert started >= written
+
+
+def tap_flags(host, name: str) -> int:
+    return int(host.check_output("cat /sys/class/net/%s/flags", name), 16)
+
+
+def test_tap_hook_brings_up_a_tap_open_vswitch_opened_down(host, tap_hook_on):
+    """The hook against the real Open vSwitch: a tap on br-int that is down (as the race
+    between libvirt and ovs-vswitchd leaves it) is up after the hook's ``started`` call."""
+    needs_group(host, "nova_compute")
+    if not tap_hook_on:
+        pytest.skip("nova_libvirt_ovs_tap_hook is off on this host")
+    if not host.exists("ovs-vsctl"):
+        pytest.skip("Open vSwitch is not installed on this host (no chassis)")
+    domain = (
+        "<domain><name>nimbus-hook-test</name><devices><interface type='ethernet'>"
+        f"<target dev='{TEST_TAP}'/></interface></devices></domain>"
+    )
+    remove = f"ovs-vsctl --if-exists del-port br-int {TEST_TAP}; ip link del {TEST_TAP}"
+    host.run(remove)
+    try:
+        host.check_output("ip tuntap add dev %s mode tap", TEST_TAP)
+        host.check_output("ovs-vsctl add-port br-int %s", TEST_TAP)
+        assert not tap_flags(host, TEST_TAP) & IFF_UP
+        done = host.run(
+            f"printf '%s' {shlex.quote(domain)} | {TAP_HOOK} nimbus-hook-test started begin -"
+        )
+        assert done.rc == 0, done.stderr
+        assert tap_flags(host, TEST_TAP) & IFF_UP
+    finally:
+        host.run(remove)
 
 
 @pytest.mark.parametrize(
