@@ -10,10 +10,14 @@ never part of an assertion or a message.
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 testinfra_hosts = ["keystone_all"]
 
@@ -21,6 +25,8 @@ PORT = 5000
 UNIT = "keystone-uwsgi.service"
 TIMER = "keystone-fernet-rotate.timer"
 KEY_DIRS = ("/etc/keystone/fernet-keys", "/etc/keystone/credential-keys")
+# The collection's service descriptors (their catalog entries: type, port, path).
+SERVICES = Path(__file__).resolve().parents[4] / "group_vars" / "all" / "services.yml"
 
 
 def request(url: str, method: str = "GET", body: dict | None = None, headers=None):
@@ -160,3 +166,34 @@ def test_wrong_password_refused(management_address):
         f"https://{management_address}:{PORT}/v3/auth/tokens", "POST", auth
     )
     assert status == 401
+
+
+def endpoint_pattern(port: int, path: str) -> re.Pattern:
+    """The port and path of an endpoint URL a descriptor declares; a ``%(name)s`` of the path
+    stands for the value Keystone puts in a token's catalog (e.g. the project id)."""
+    parts = re.split(r"%\([a-z_]+\)s", path)
+    return re.compile(rf"{port}:{'[^/]+'.join(re.escape(p) for p in parts)}/?")
+
+
+def test_catalog_entries_are_the_service_descriptors(admin_auth):
+    """Every entry of a token's catalog whose type a service descriptor declares
+    (group_vars/all/services.yml) has the descriptor's port and path on each interface, so
+    the file says what the catalog holds; the identity entry is among them."""
+    services = yaml.safe_load(SERVICES.read_text())["nimbus_services"]
+    declared = {
+        item["type"]: endpoint_pattern(item["port"], item["path"])
+        for service in services.values()
+        for item in service.get("catalog") or []
+    }
+    _token, catalog = admin_auth
+    checked = {entry["type"]: entry["endpoints"] for entry in catalog if entry["type"] in declared}
+    assert "identity" in checked
+    wrong = [
+        (kind, endpoint["interface"], endpoint["url"])
+        for kind, endpoints in checked.items()
+        for endpoint in endpoints
+        if not declared[kind].fullmatch(
+            f"{urlsplit(endpoint['url']).port}:{urlsplit(endpoint['url']).path}"
+        )
+    ]
+    assert wrong == []

@@ -15,6 +15,7 @@ controller and metadata agent, alive and up.
 
 from __future__ import annotations
 
+import configparser
 import json
 import urllib.error
 import urllib.request
@@ -205,6 +206,16 @@ def test_metadata_agent_runs_in_its_documented_sandbox(host, process_sandbox, un
 def test_file_owner_and_mode(host, owner_and_mode, path, group, expected):
     needs_group(host, group)
     assert owner_and_mode(path) == expected
+
+
+def test_ml2_uses_the_current_option_names(host):
+    """The ML2 types are written under the names Neutron 29 reads without a deprecation
+    warning (``project_network_types``, not ``tenant_network_types``)."""
+    needs_group(host, SERVER)
+    ml2 = configparser.ConfigParser(interpolation=None)
+    ml2.read_string(host.file("/etc/neutron/plugins/ml2/ml2_conf.ini").content_string)
+    assert ml2.get("ml2", "project_network_types", fallback="")
+    assert not ml2.has_option("ml2", "tenant_network_types")
 
 
 def test_no_restart_owed(host):
