@@ -42,6 +42,18 @@ def unit_properties(host):
 
 
 @pytest.fixture
+def journal_since_start(host, unit_properties):
+    """``journal_since_start(unit)``: what the unit logged since it last became active (the
+    messages only)."""
+
+    def read(unit: str) -> str:
+        since = unit_properties(unit, "ActiveEnterTimestamp")["ActiveEnterTimestamp"]
+        return host.check_output("journalctl -u %s --since %s --no-pager -o cat", unit, since)
+
+    return read
+
+
+@pytest.fixture
 def process_status(host, unit_properties):
     """``process_status(unit)``: ``/proc/<main pid>/status`` of a unit, name -> value (the
     kernel's view of the sandbox: ``CapBnd``, ``NoNewPrivs``, ``Seccomp``, ...)."""
