@@ -53,6 +53,27 @@ def journal_since_start(host, unit_properties):
     return read
 
 
+# What uWSGI logs when a client closed before its answer was written, and what the application
+# logged when that failure was raised into it (role uwsgi).
+FAILED_WRITE_LINES = ("uwsgi_response_write_body_do", "SSL_write", "write error")
+
+
+@pytest.fixture
+def no_failed_writes(journal_since_start):
+    """``no_failed_writes(unit)``: a uWSGI API logged no failed write since it started. HAProxy's
+    health checks read each answer whole (their declaration's ``health_check_body``), and a
+    client closing early is not raised into the application (role ``uwsgi``)."""
+
+    def check(unit: str) -> None:
+        journal = journal_since_start(unit)
+        found = [
+            line for line in journal.splitlines() if any(s in line for s in FAILED_WRITE_LINES)
+        ]
+        assert not found, f"{unit} logged {len(found)} failed writes, the first: {found[0]}"
+
+    return check
+
+
 @pytest.fixture
 def process_status(host, unit_properties):
     """``process_status(unit)``: ``/proc/<main pid>/status`` of a unit, name -> value (the

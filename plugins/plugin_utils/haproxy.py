@@ -38,6 +38,7 @@ NATIVE_KEYS = (
     "health_check_path",
     "health_check_port",
     "health_check_status",
+    "health_check_body",
     "health_check_interval",
     "health_check_rise",
     "health_check_fall",
@@ -74,6 +75,8 @@ CHOICES = {
 }
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 PORT_RE = re.compile(r"^[0-9]+$")
+# Written between single quotes on an "http-check expect string" line.
+BODY_RE = re.compile(r"[^'\"\\\x00-\x1f\x7f]+")
 BACKEND_SUFFIX = "-back"
 
 
@@ -92,7 +95,11 @@ def _translate_osa_special(svc: dict[str, Any], key: str, value: Any, external_v
     if key == "haproxy_backend_httpcheck":
         svc.update(_httpchk(str(value).split(), 0))
     elif key == "haproxy_backend_httpcheck_expect":
-        svc["health_check_status"] = re.sub(r"^\s*status\s+", "", str(value)).strip()
+        words = str(value).split(None, 1)
+        if len(words) == 2 and words[0] == "string":  # noqa: PLR2004
+            svc["health_check_body"] = words[1].strip()
+        else:
+            svc["health_check_status"] = re.sub(r"^\s*status\s+", "", str(value)).strip()
     elif key == "haproxy_backend_options":
         for option in value:
             words = str(option).split()
@@ -179,6 +186,11 @@ def _service_problems(svc: Mapping[str, Any], all_hosts: Sequence[str]) -> list[
     for key, allowed in CHOICES.items():
         if key in svc and svc[key] not in allowed:
             found.append(f'{label}{key} must be one of {", ".join(allowed)}, not "{svc[key]}"')
+    if "health_check_body" in svc and not BODY_RE.fullmatch(str(svc["health_check_body"])):
+        found.append(
+            f"{label}health_check_body must be text without quotes, backslashes or line breaks "
+            f'(HAProxy matches it in the answer), not "{svc["health_check_body"]}"'
+        )
     for key in ("backend_hosts", "backup_hosts"):
         if key not in svc:
             continue

@@ -138,6 +138,10 @@ def test_swift_store_credentials_only_with_swift(owner_and_mode, file_store):
     assert owner_and_mode("/etc/glance/glance-swift-store.conf") == expected
 
 
+def test_no_failed_writes(no_failed_writes):
+    no_failed_writes(UNIT)
+
+
 def test_no_restart_owed(host):
     assert not host.file(f"/var/lib/nimbus/restart-owed/{UNIT}").exists
 

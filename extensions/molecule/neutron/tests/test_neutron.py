@@ -218,6 +218,11 @@ def test_ml2_uses_the_current_option_names(host):
     assert not ml2.has_option("ml2", "tenant_network_types")
 
 
+def test_no_failed_writes(host, no_failed_writes):
+    needs_group(host, SERVER)
+    no_failed_writes("neutron-api.service")
+
+
 def test_no_restart_owed(host):
     owed = [
         unit

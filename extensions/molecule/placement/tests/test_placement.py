@@ -66,6 +66,10 @@ def test_file_owner_and_mode(owner_and_mode, path, expected):
     assert owner_and_mode(path) == expected
 
 
+def test_no_failed_writes(no_failed_writes):
+    no_failed_writes(UNIT)
+
+
 def test_no_restart_owed(host):
     assert not host.file(f"/var/lib/nimbus/restart-owed/{UNIT}").exists
 
