@@ -53,6 +53,30 @@ def journal_since_start(host, unit_properties):
     return read
 
 
+@pytest.fixture
+def files_newer_than(host):
+    """``files_newer_than(unit, paths)``: the files of ``paths`` (those that exist) modified
+    after the unit's main process started, which it runs without: a restart is owed."""
+
+    def newer(unit: str, paths: list[str]) -> list[str]:
+        start = host.check_output(
+            'date -d "$(systemctl show --timestamp=us+utc -p ExecMainStartTimestamp --value %s)"'
+            " +%%s.%%N",
+            unit,
+        )
+        found = [path for path in paths if host.file(path).exists]
+        if not found:
+            return []
+        lines = host.check_output("stat -c '%%.9Y %%n'" + " %s" * len(found), *found).splitlines()
+        return [
+            name
+            for mtime, name in (line.split(" ", 1) for line in lines)
+            if float(mtime) > float(start)
+        ]
+
+    return newer
+
+
 # What uWSGI logs when a client closed before its answer was written, and what the application
 # logged when that failure was raised into it (role uwsgi).
 FAILED_WRITE_LINES = ("uwsgi_response_write_body_do", "SSL_write", "write error")

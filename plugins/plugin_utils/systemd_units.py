@@ -99,6 +99,7 @@ UNIT_KEYS = (
     "restart",
     "defer_restart",
     "enabled",
+    "watch_paths",
 )
 
 # systemd's unit names (without the suffix this role adds): letters, digits and ":_.@-".
@@ -112,7 +113,8 @@ _MAPPINGS = (
     "socket",
     "timer",
 )
-_LISTS = ("exec_start_pre", "after", "wants", "read_write_paths")
+_LISTS = ("exec_start_pre", "after", "wants", "read_write_paths", "watch_paths")
+_PATH_LISTS = ("read_write_paths", "watch_paths")
 _BOOLEANS = ("restart", "defer_restart", "enabled")
 # Ansible's spellings of a boolean (what its ``bool`` filter reads).
 _TRUE = {"true", "yes", "on", "1", "y", "t"}
@@ -185,11 +187,12 @@ def _problems_of(unit: dict[str, object]) -> list[tuple[str, str]]:
     if not str(unit.get("exec_start") or "").strip():
         problems.append(("exec_start", "must be set (the ExecStart= command line)"))
     problems.extend(_shape_problems(unit))
-    paths = unit.get("read_write_paths") or []
-    if isinstance(paths, (list, tuple)):
-        relative = [path for path in paths if not str(path).startswith("/")]
-        if relative:
-            problems.append(("read_write_paths", f"must be absolute paths, got {relative!r}"))
+    for key in _PATH_LISTS:
+        paths = unit.get(key) or []
+        if isinstance(paths, (list, tuple)):
+            relative = [path for path in paths if not str(path).startswith("/")]
+            if relative:
+                problems.append((key, f"must be absolute paths, got {relative!r}"))
     if unit.get("socket") and unit.get("timer"):
         problems.append(("socket", "and timer: a unit has a socket or a timer, not both"))
     problems.extend(
@@ -242,8 +245,9 @@ def complete_units(
 
     ``restart``, ``defer_restart`` and ``enabled`` become booleans, a null mapping or list
     empty. Adds what the role derives from a unit: ``kinds`` (``["socket"]``, ``["timer"]``
-    or ``[]``: the unit files beside the service), ``extra_units`` (their file names) and
-    ``plain`` (neither: the service restarts through its owed-restart marker). Call
+    or ``[]``: the unit files beside the service), ``extra_units`` (their file names),
+    ``plain`` (neither: the service restarts through its owed-restart marker) and ``watch``
+    (what ``nimbus.cloud.restarts_owed`` takes: the name and the watched paths). Call
     ``unit_problems`` first.
     """
     done = []
@@ -259,5 +263,6 @@ def complete_units(
         one["kinds"] = kinds
         one["extra_units"] = [f"{one['name']}.{kind}" for kind in kinds]
         one["plain"] = not kinds
+        one["watch"] = {"name": one["name"], "paths": list(one["watch_paths"])}
         done.append(one)
     return done

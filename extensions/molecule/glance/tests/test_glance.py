@@ -24,6 +24,17 @@ testinfra_hosts = ["glance_all"]
 
 PORT = 9292
 UNIT = "glance-api.service"
+# What the unit reads when it starts (its unit file, configuration, uWSGI ini and TLS copies).
+READS = [
+    "/etc/systemd/system/glance-api.service",
+    "/etc/glance/glance-api.conf",
+    "/etc/glance/glance-api.conf.d/secrets.conf",
+    "/etc/glance/glance-swift-store.conf",
+    "/etc/glance/policy.yaml",
+    "/etc/glance/glance-api-uwsgi.ini",
+    "/etc/nimbus/uwsgi-tls/glance-api.pem",
+    "/etc/nimbus/uwsgi-tls/glance-api.key",
+]
 FILE_STORE = "/var/lib/glance/images"
 # What the probe uploads: a few bytes, not an image any hypervisor would boot.
 PROBE_DATA = b"nimbus molecule glance probe\n" + bytes(range(256))
@@ -136,6 +147,11 @@ def test_swift_store_credentials_only_with_swift(owner_and_mode, file_store):
     """The swift store's credentials (glance's service user): only when Swift is the store."""
     expected = None if file_store else ("root", "glance", 0o640)
     assert owner_and_mode("/etc/glance/glance-swift-store.conf") == expected
+
+
+def test_runs_the_configuration_on_disk(files_newer_than):
+    """No file the unit reads changed after it started (a restart owed, also by a lost run)."""
+    assert files_newer_than(UNIT, READS) == []
 
 
 def test_no_failed_writes(no_failed_writes):

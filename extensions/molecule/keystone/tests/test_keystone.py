@@ -23,6 +23,16 @@ testinfra_hosts = ["keystone_all"]
 
 PORT = 5000
 UNIT = "keystone-uwsgi.service"
+# What the unit reads when it starts (its unit file, configuration, uWSGI ini and TLS copies).
+READS = [
+    "/etc/systemd/system/keystone-uwsgi.service",
+    "/etc/keystone/keystone.conf",
+    "/etc/keystone/keystone.conf.d/secrets.conf",
+    "/etc/keystone/policy.yaml",
+    "/etc/keystone/keystone-uwsgi.ini",
+    "/etc/nimbus/uwsgi-tls/keystone-uwsgi.pem",
+    "/etc/nimbus/uwsgi-tls/keystone-uwsgi.key",
+]
 TIMER = "keystone-fernet-rotate.timer"
 KEY_DIRS = ("/etc/keystone/fernet-keys", "/etc/keystone/credential-keys")
 # The collection's service descriptors (their catalog entries: type, port, path).
@@ -105,6 +115,11 @@ def test_keys_private_to_keystone(host, directory):
 
 def test_no_restart_owed(host):
     assert not host.file(f"/var/lib/nimbus/restart-owed/{UNIT}").exists
+
+
+def test_runs_the_configuration_on_disk(files_newer_than):
+    """No file the unit reads changed after it started (a restart owed, also by a lost run)."""
+    assert files_newer_than(UNIT, READS) == []
 
 
 def test_no_failed_writes(no_failed_writes):

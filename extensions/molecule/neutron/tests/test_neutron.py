@@ -37,6 +37,30 @@ UNITS = {
     "neutron-ovn-metadata-agent.service": CHASSIS,
 }
 AGENT_UNIT = "neutron-ovn-metadata-agent.service"
+# What each unit reads when it starts, besides its unit file.
+SERVER_READS = [
+    "/etc/neutron/neutron.conf",
+    "/etc/neutron/plugins/ml2/ml2_conf.ini",
+    "/etc/neutron/neutron.conf.d/secrets.conf",
+    "/etc/neutron/ovn-client.key",
+]
+READS = {
+    "neutron-api.service": [
+        *SERVER_READS,
+        "/etc/neutron/policy.yaml",
+        "/etc/neutron/neutron-api-uwsgi.ini",
+        "/etc/nimbus/uwsgi-tls/neutron-api.pem",
+        "/etc/nimbus/uwsgi-tls/neutron-api.key",
+    ],
+    "neutron-ovn-maintenance-worker.service": SERVER_READS,
+    "neutron-periodic-workers.service": SERVER_READS,
+    AGENT_UNIT: [
+        "/etc/neutron/neutron.conf",
+        "/etc/neutron/neutron_ovn_metadata_agent.ini",
+        "/etc/neutron/neutron_ovn_metadata_agent.conf.d/secrets.conf",
+        "/etc/neutron/ovn-client.key",
+    ],
+}
 # The host's certificate from the pki role (ovn_ssl_*), as the ovn suite's clients use it.
 OVN_TLS = (
     "--private-key=/etc/nimbus/pki/server.key --certificate=/etc/nimbus/pki/server.pem "
@@ -216,6 +240,13 @@ def test_ml2_uses_the_current_option_names(host):
     ml2.read_string(host.file("/etc/neutron/plugins/ml2/ml2_conf.ini").content_string)
     assert ml2.get("ml2", "project_network_types", fallback="")
     assert not ml2.has_option("ml2", "tenant_network_types")
+
+
+@pytest.mark.parametrize(("unit", "group"), UNITS.items())
+def test_runs_the_configuration_on_disk(host, files_newer_than, unit, group):
+    """No file the unit reads changed after it started (a restart owed, also by a lost run)."""
+    needs_group(host, group)
+    assert files_newer_than(unit, [f"/etc/systemd/system/{unit}", *READS[unit]]) == []
 
 
 def test_no_failed_writes(host, no_failed_writes):

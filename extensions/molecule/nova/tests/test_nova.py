@@ -38,6 +38,13 @@ UNITS = {
     "nova-compute.service": "nova_compute",
 }
 COMPUTE_UNIT = "nova-compute.service"
+# What every nova unit reads when it starts, besides its unit file (and an API's uWSGI ini).
+READS = [
+    "/etc/nova/nova.conf",
+    "/etc/nova/nova.conf.d/secrets.conf",
+    "/etc/nova/policy.yaml",
+    "/etc/nova/api-paste.ini",
+]
 # Capability numbers (linux/capability.h): those ProtectKernelLogs and ProtectKernelModules
 # drop, and those nova's privsep helper uses (file ownership, network devices, mounts).
 CAP_SYSLOG = 34
@@ -325,6 +332,15 @@ def test_file_owner_and_mode(host, owner_and_mode, path, group, expected):
 def test_no_failed_writes(host, no_failed_writes, unit, group):
     needs_group(host, group)
     no_failed_writes(unit)
+
+
+@pytest.mark.parametrize(("unit", "group"), UNITS.items())
+def test_runs_the_configuration_on_disk(host, files_newer_than, unit, group):
+    """No file the unit reads changed after it started (a restart owed, also by a lost run)."""
+    needs_group(host, group)
+    name = unit.removesuffix(".service")
+    reads = [f"/etc/systemd/system/{unit}", f"/etc/nova/{name}-uwsgi.ini", *READS]
+    assert files_newer_than(unit, reads) == []
 
 
 def test_no_restart_owed(host):

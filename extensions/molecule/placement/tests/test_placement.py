@@ -18,6 +18,16 @@ testinfra_hosts = ["placement_all"]
 
 PORT = 8780
 UNIT = "placement-api.service"
+# What the unit reads when it starts (its unit file, configuration, uWSGI ini and TLS copies).
+READS = [
+    "/etc/systemd/system/placement-api.service",
+    "/etc/placement/placement.conf",
+    "/etc/placement/placement.conf.d/secrets.conf",
+    "/etc/placement/policy.yaml",
+    "/etc/placement/placement-uwsgi.ini",
+    "/etc/nimbus/uwsgi-tls/placement-api.pem",
+    "/etc/nimbus/uwsgi-tls/placement-api.key",
+]
 
 
 def call(url: str, token: str | None = None, body: dict | None = None) -> tuple[int, dict, dict]:
@@ -64,6 +74,11 @@ def test_runs_as_placement_in_its_sandbox(process_sandbox):
 )
 def test_file_owner_and_mode(owner_and_mode, path, expected):
     assert owner_and_mode(path) == expected
+
+
+def test_runs_the_configuration_on_disk(files_newer_than):
+    """No file the unit reads changed after it started (a restart owed, also by a lost run)."""
+    assert files_newer_than(UNIT, READS) == []
 
 
 def test_no_failed_writes(no_failed_writes):

@@ -126,6 +126,21 @@ def test_config_values(host, line):
     assert line in host.file("/etc/rabbitmq/rabbitmq.conf").content_string.splitlines()
 
 
+def test_runs_the_configuration_on_disk(files_newer_than):
+    """No file the node reads changed after it started (a restart owed, also by a lost run)."""
+    reads = [
+        "/etc/systemd/system/rabbitmq-server.service.d/nimbus.conf",
+        "/etc/rabbitmq/rabbitmq.conf",
+        "/etc/rabbitmq/enabled_plugins",
+        "/etc/rabbitmq/rabbitmq-env.conf",
+        "/var/lib/rabbitmq/.erlang.cookie",
+        "/etc/rabbitmq/tls/rabbitmq.pem",
+        "/etc/rabbitmq/tls/rabbitmq.key",
+        "/etc/rabbitmq/tls/ca.pem",
+    ]
+    assert files_newer_than("rabbitmq-server.service", reads) == []
+
+
 def test_no_guest_account(rabbitmqctl):
     users = {u["user"] for u in rabbitmqctl("list_users")}
     assert "guest" not in users
