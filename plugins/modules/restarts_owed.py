@@ -27,6 +27,12 @@ options:
     description: The directory of the owed-restart markers.
     type: path
     required: true
+  record:
+    description: >-
+      Write the marker of a unit that runs stale. Off for a role that pays its restarts at
+      once, without markers (the unit stays stale, and owing, until it restarts).
+    type: bool
+    default: true
   unit_dir:
     description: Where the units' files and drop-in directories are.
     type: path
@@ -155,6 +161,7 @@ def main() -> None:
     module = AnsibleModule(
         argument_spec={
             "marker_dir": {"type": "path", "required": True},
+            "record": {"type": "bool", "default": True},
             "unit_dir": {"type": "path", "default": "/etc/systemd/system"},
             "units": {
                 "type": "list",
@@ -201,7 +208,10 @@ def main() -> None:
             owed.append(name)
         elif path is not None:
             owed.append(name)
-            written.append((marker, f"{unit_id} must restart: {path} changed after it started\n"))
+            if module.params["record"]:
+                written.append(
+                    (marker, f"{unit_id} must restart: {path} changed after it started\n")
+                )
     if written and not module.check_mode:
         os.makedirs(marker_dir, mode=0o700, exist_ok=True)
         for marker, text in written:

@@ -65,6 +65,12 @@ def test_file_owner_and_mode(host, path, user, group, mode):
     assert (f.user, f.group, f.mode) == (user, group, mode)
 
 
+def test_runs_the_configuration_on_disk(files_newer_than):
+    """No file MariaDB reads changed after it started (a restart owed, also by a lost run)."""
+    reads = [CONF, TLS_KEY, "/etc/systemd/system/mariadb.service.d/nimbus.conf"]
+    assert files_newer_than("mariadb.service", reads) == []
+
+
 def test_data_private_to_mysql(host):
     """The account tables (password hashes) and every data file: no access for others."""
     accounts = host.file("/var/lib/mysql/mysql")
