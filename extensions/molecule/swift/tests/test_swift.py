@@ -198,6 +198,23 @@ def test_runs_as_swift_in_its_sandbox(host, process_sandbox, unit, group):
         assert process_sandbox(unit) == ("swift", 0, "1", "2")
 
 
+@pytest.mark.parametrize(("unit", "group"), UNITS)
+def test_runs_the_configuration_on_disk(host, files_newer_than, unit, group):
+    """No file the unit reads changed after it started (a restart owed, also by a lost run);
+    the rings are not among them (the servers load a new ring themselves)."""
+    if not in_group(host, group):
+        pytest.skip(f"not a host of {group}")
+    conf = (
+        "proxy-server/proxy-server.conf"
+        if unit == PROXY_UNIT
+        else unit.removeprefix("swift-").rsplit("-", 1)[0] + "-server.conf"
+    )
+    if unit == "swift-object-expirer.service":
+        conf = "object-expirer.conf"
+    reads = [f"/etc/systemd/system/{unit}", "/etc/swift/swift.conf", f"/etc/swift/{conf}"]
+    assert files_newer_than(unit, reads) == []
+
+
 @pytest.mark.parametrize("unit", [unit for unit, _group in UNITS])
 def test_no_restart_owed(host, unit):
     assert not host.file(f"/var/lib/nimbus/restart-owed/{unit}").exists
